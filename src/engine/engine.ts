@@ -1,0 +1,102 @@
+import { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu/context.js';
+import { Recorder } from './gpu/recorder.js';
+import { writeFloats } from './gpu/upload.js';
+import { encodeCam } from './methods/index.js';
+import { decodeCfcamDetails } from './methods/cfcam.js';
+import { computeCamCpu } from './reference/index.js';
+import { validateCamInput } from './validate.js';
+import type { CamInput, CamMethod, CamOptions, CamResult } from './types.js';
+
+export type Backend = 'gpu' | 'cpu';
+
+export interface ComputeOptions extends CamOptions {
+  /** Collect per-stage GPU times with timestamp queries (when the adapter has them). */
+  timing?: boolean;
+}
+
+export interface CamRun extends CamResult {
+  /** GPU milliseconds per stage (empty on the CPU backend or without timestamp queries). */
+  stageMs: Record<string, number>;
+}
+
+/** Computes CAMs from host arrays on one backend. */
+export interface CamEngine {
+  readonly backend: Backend;
+  /** Adapter description on the GPU backend; 'cpu reference' otherwise. */
+  readonly adapterName: string;
+  /** The GPU context (GPU backend only), to share the device or run lower-level kernels. */
+  readonly gpu?: GpuContext;
+  compute(method: CamMethod, input: CamInput, options?: ComputeOptions): Promise<CamRun>;
+  dispose(): void;
+}
+
+export interface EngineOptions extends GpuContextOptions {
+  backend?: Backend;
+  /** Run on an existing context (shares its device, pipelines and buffer pool). */
+  context?: GpuContext;
+}
+
+class CpuEngine implements CamEngine {
+  readonly backend = 'cpu' as const;
+  readonly adapterName = 'cpu reference';
+  async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
+    validateCamInput(method, input, options);
+    return { ...computeCamCpu(method, input, options), stageMs: {} };
+  }
+  dispose(): void {}
+}
+
+class GpuEngine implements CamEngine {
+  readonly backend = 'gpu' as const;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly gpu: GpuContext) {}
+
+  get adapterName(): string {
+    return this.gpu.adapterName;
+  }
+
+  compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
+    // Calls run one after another: each owns its pooled buffers until its readback is done.
+    const run = this.queue.then(() => this.computeNow(method, input, options));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async computeNow(method: CamMethod, input: CamInput, options: ComputeOptions): Promise<CamRun> {
+    validateCamInput(method, input, options);
+    const { device } = this.gpu;
+    const rec = new Recorder(this.gpu, { timing: options.timing, label: method });
+    try {
+      const activations = rec.storage(input.activations.byteLength, 'activations');
+      writeFloats(device, activations, input.activations);
+      let gradients: GPUBuffer | null = null;
+      if (input.gradients && method !== 'eigencam') {
+        gradients = rec.storage(input.gradients.byteLength, 'gradients');
+        writeFloats(device, gradients, input.gradients);
+      }
+      const { shape } = input;
+      const encoded = encodeCam(rec, method, { shape, activations, gradients }, options);
+      const mapBytes = shape.batch * shape.outHeight * shape.outWidth * 4;
+      const mapIndex = rec.read(encoded.map, mapBytes);
+      const detailIndices = encoded.cfcam ? encoded.cfcam.read(rec) : undefined;
+      const { readbacks, stageMs } = await rec.submit();
+      const result: CamRun = { shape, maps: new Float32Array(readbacks[mapIndex]), stageMs };
+      if (encoded.cfcam && detailIndices) result.cfcam = decodeCfcamDetails(shape, readbacks, detailIndices);
+      return result;
+    } catch (error) {
+      rec.abandon();
+      throw error;
+    }
+  }
+
+  dispose(): void {
+    this.gpu.dispose();
+  }
+}
+
+/** Create an engine on the GPU (default) or the CPU reference backend. */
+export async function createCamEngine(options: EngineOptions = {}): Promise<CamEngine> {
+  if (options.backend === 'cpu') return new CpuEngine();
+  return new GpuEngine(options.context ?? (await createGpuContext(options)));
+}

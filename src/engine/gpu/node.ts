@@ -1,0 +1,37 @@
+/**
+ * WebGPU in Node through Dawn (the `webgpu` npm package).
+ *
+ * Dawn finds Vulkan drivers through the system loader. On a machine without a GPU, Chromium's
+ * SwiftShader works: `VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json` plus
+ * `LD_LIBRARY_PATH=/usr/lib/chromium` (for its bundled libvulkan.so.1). Both are read when the
+ * process starts, so the CLI launcher (bin/webgpu-cam.js) sets them and re-executes itself;
+ * see `swiftshaderEnvironment` below.
+ */
+import { existsSync } from 'node:fs';
+
+const CHROMIUM_DIR = '/usr/lib/chromium';
+export const SWIFTSHADER_ICD = `${CHROMIUM_DIR}/vk_swiftshader_icd.json`;
+
+// Dawn's entry object must stay referenced for the life of the process: if it is garbage
+// collected, the process crashes.
+let dawnGpu: GPU | undefined;
+
+/** Dawn's `GPU` object (created once), with WebGPU's globals (GPUBufferUsage, ...) installed. */
+export async function nodeGpu(): Promise<GPU> {
+  if (!dawnGpu) {
+    const dawn = await import('webgpu');
+    Object.assign(globalThis, dawn.globals);
+    dawnGpu = dawn.create([]) as unknown as GPU;
+  }
+  return dawnGpu;
+}
+
+/**
+ * Environment additions that point Dawn at Chromium's SwiftShader, or null when the caller
+ * already chose a Vulkan driver or SwiftShader is not installed.
+ */
+export function swiftshaderEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> | null {
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || !existsSync(SWIFTSHADER_ICD)) return null;
+  const libraryPath = [CHROMIUM_DIR, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return { VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: libraryPath };
+}

@@ -1,0 +1,189 @@
+import { BufferUsage, MapMode } from './flags.js';
+import type { GpuContext } from './context.js';
+import type { Defines, KernelDef } from './pipelines.js';
+
+/** A buffer, or a window of one (ORT rounds buffer sizes up, so bind explicit sizes). */
+export type BufferBinding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+/** Uniform scalars, each 4 bytes, laid out in order (WGSL structs of u32/i32/f32 fields). */
+export type UniformValue = { u32: number } | { i32: number } | { f32: number };
+
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+const MAX_TIMED_STAGES = 128;
+const MAX_WORKGROUPS_PER_DIM = 65535;
+
+/**
+ * Split `count` workgroups over x and y so neither exceeds the per-dimension limit.
+ * Kernels recover the linear workgroup index as `wid.x + wid.y * nwg.x`.
+ */
+export function workgroupGrid(count: number): [number, number] {
+  const n = Math.max(1, count);
+  if (n <= MAX_WORKGROUPS_PER_DIM) return [n, 1];
+  const y = Math.ceil(n / MAX_WORKGROUPS_PER_DIM);
+  return [Math.ceil(n / y), y];
+}
+
+export interface SubmitResult {
+  /** One ArrayBuffer per `read()` call, in order. */
+  readbacks: ArrayBuffer[];
+  /** GPU milliseconds per stage name (summed over repeated stages); empty without timestamps. */
+  stageMs: Record<string, number>;
+}
+
+/**
+ * Records one whole computation into a single command encoder: each stage is one compute pass
+ * (so timestamp queries give per-stage GPU times), temporaries come from the context's pool,
+ * readbacks are copies at the end of the same encoder. One submit; nothing is read back in
+ * between.
+ */
+export class Recorder {
+  readonly encoder: GPUCommandEncoder;
+  private readonly stageNames: string[] = [];
+  private readonly querySet?: GPUQuerySet;
+  private readonly temporaries: GPUBuffer[] = [];
+  private readonly uniforms: GPUBuffer[] = [];
+  private readonly readbackCopies: { target: GPUBuffer; size: number }[] = [];
+
+  constructor(
+    readonly ctx: GpuContext,
+    options: { timing?: boolean; label?: string } = {},
+  ) {
+    this.encoder = ctx.device.createCommandEncoder({ label: options.label ?? 'webgpu-cam' });
+    if (options.timing && ctx.timestampQuery) {
+      this.querySet = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_STAGES });
+    }
+  }
+
+  get device(): GPUDevice {
+    return this.ctx.device;
+  }
+
+  /** A storage buffer that lives until this recorder's work completes (contents undefined). */
+  storage(bytes: number, label: string): GPUBuffer {
+    const buffer = this.ctx.pool.acquire(bytes, STORAGE_USAGE, label);
+    this.temporaries.push(buffer);
+    return buffer;
+  }
+
+  /** A storage buffer cleared to zero before the next stage. */
+  zeroed(bytes: number, label: string): GPUBuffer {
+    const buffer = this.storage(bytes, label);
+    this.encoder.clearBuffer(buffer);
+    return buffer;
+  }
+
+  uniform(values: readonly UniformValue[]): GPUBuffer {
+    const size = Math.max(16, Math.ceil((values.length * 4) / 16) * 16);
+    const buffer = this.device.createBuffer({ size, usage: BufferUsage.UNIFORM, mappedAtCreation: true });
+    const view = new DataView(buffer.getMappedRange());
+    values.forEach((v, i) => {
+      if ('u32' in v) view.setUint32(i * 4, v.u32, true);
+      else if ('i32' in v) view.setInt32(i * 4, v.i32, true);
+      else view.setFloat32(i * 4, v.f32, true);
+    });
+    buffer.unmap();
+    this.uniforms.push(buffer);
+    return buffer;
+  }
+
+  /** Record one stage as its own compute pass. */
+  stage(name: string, body: (pass: GPUComputePassEncoder) => void): void {
+    const index = this.stageNames.length;
+    const timed = this.querySet !== undefined && index < MAX_TIMED_STAGES;
+    const pass = this.encoder.beginComputePass({
+      label: name,
+      timestampWrites: timed
+        ? { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 }
+        : undefined,
+    });
+    body(pass);
+    pass.end();
+    this.stageNames.push(name);
+  }
+
+  /** Bind `resources` in binding order and dispatch `kernel` compiled with `defines`. */
+  dispatch(
+    pass: GPUComputePassEncoder,
+    kernel: KernelDef,
+    defines: Defines,
+    resources: readonly BufferBinding[],
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    if (resources.length !== kernel.bindings.length) {
+      throw new Error(`${kernel.name}: ${resources.length} resources for ${kernel.bindings.length} bindings`);
+    }
+    const { pipeline, layout } = this.ctx.pipelines.get(kernel, defines);
+    const bindGroup = this.device.createBindGroup({
+      label: kernel.name,
+      layout,
+      entries: resources.map((r, binding) => ({
+        binding,
+        resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : { buffer: r },
+      })),
+    });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+  }
+
+  /** Copy `size` bytes of `source` out at the end of this encoder; returns the readback index. */
+  read(source: GPUBuffer, size: number, offset = 0): number {
+    const target = this.device.createBuffer({
+      size: Math.ceil(size / 4) * 4,
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
+    this.encoder.copyBufferToBuffer(source, offset, target, 0, Math.ceil(size / 4) * 4);
+    this.readbackCopies.push({ target, size });
+    return this.readbackCopies.length - 1;
+  }
+
+  /** Submit everything and wait for readbacks and timings. Temporaries return to the pool. */
+  async submit(): Promise<SubmitResult> {
+    let timingBuffer: GPUBuffer | undefined;
+    const timedStages = Math.min(this.stageNames.length, MAX_TIMED_STAGES);
+    if (this.querySet && timedStages > 0) {
+      const resolve = this.device.createBuffer({
+        size: 16 * timedStages,
+        usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
+      });
+      this.encoder.resolveQuerySet(this.querySet, 0, 2 * timedStages, resolve, 0);
+      timingBuffer = this.device.createBuffer({ size: 16 * timedStages, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+      this.encoder.copyBufferToBuffer(resolve, 0, timingBuffer, 0, 16 * timedStages);
+      this.uniforms.push(resolve);
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    try {
+      const readbacks = await Promise.all(
+        this.readbackCopies.map(async ({ target, size }) => {
+          await target.mapAsync(MapMode.READ);
+          const copy = target.getMappedRange(0, Math.ceil(size / 4) * 4).slice(0, size);
+          target.destroy();
+          return copy;
+        }),
+      );
+      const stageMs: Record<string, number> = {};
+      if (timingBuffer) {
+        await timingBuffer.mapAsync(MapMode.READ);
+        const ticks = new BigInt64Array(timingBuffer.getMappedRange());
+        for (let i = 0; i < timedStages; i++) {
+          const ms = Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6;
+          const name = this.stageNames[i];
+          stageMs[name] = (stageMs[name] ?? 0) + (Number.isFinite(ms) && ms > 0 ? ms : 0);
+        }
+        timingBuffer.destroy();
+      }
+      return { readbacks, stageMs };
+    } finally {
+      this.querySet?.destroy();
+      for (const u of this.uniforms) u.destroy();
+      for (const t of this.temporaries) this.ctx.pool.release(t);
+    }
+  }
+
+  /** Hand temporaries back without submitting (used when encoding fails). */
+  abandon(): void {
+    this.querySet?.destroy();
+    for (const u of this.uniforms) u.destroy();
+    for (const t of this.temporaries) this.ctx.pool.release(t);
+  }
+}

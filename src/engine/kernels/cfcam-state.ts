@@ -1,0 +1,20 @@
+import stateSource from '../../shaders/cfcam_state.wgsl?raw';
+
+/** Bytes of one image's ImageState (src/shaders/cfcam_state.wgsl): 16 four-byte words. */
+export const IMAGE_STATE_BYTES = 64;
+
+/** Word offsets inside ImageState, for decoding a readback. */
+export const STATE_FIELDS = {
+  remaining: 0,
+  important: 1,
+  threshold: 2,
+  eps: 3,
+  minSamples: 4,
+  clusters: 5,
+  noise: 6,
+} as const;
+
+/** Prepend the shared ImageState declaration to a CF-CAM kernel's source. */
+export function withImageState(source: string): string {
+  return `${stateSource}\n${source}`;
+}

@@ -1,0 +1,33 @@
+import source from '../../shaders/channel_weights.wgsl?raw';
+import type { KernelDef } from '../gpu/pipelines.js';
+import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+
+/** Methods whose map is sum_k w_k A_k with one weight per channel from the gradients. */
+export type ChannelWeightMethod = 'gradcam' | 'gradcampp' | 'xgradcam';
+
+// Layer maps are small (7x7 .. 56x56): 64 threads per channel keeps most of them busy
+// while the B*C workgroups fill the device.
+const WG = 64;
+const kernel: KernelDef = { name: 'channel_weights', source, bindings: ['read', 'read', 'write', 'uniform'] };
+
+/** Per-(image, channel) weights of `method` into a new [batch, channels] buffer. */
+export function recordChannelWeights(
+  rec: Recorder,
+  pass: GPUComputePassEncoder,
+  method: ChannelWeightMethod,
+  activations: BufferBinding,
+  gradients: BufferBinding,
+  dims: { batch: number; channels: number; pixels: number },
+): GPUBuffer {
+  const total = dims.batch * dims.channels;
+  const weights = rec.storage(total * 4, `${method} weights`);
+  const params = rec.uniform([{ u32: dims.pixels }, { u32: total }]);
+  const defines = {
+    WG,
+    GRADCAM: method === 'gradcam',
+    GRADCAMPP: method === 'gradcampp',
+    XGRADCAM: method === 'xgradcam',
+  };
+  rec.dispatch(pass, kernel, defines, [activations, gradients, weights, params], workgroupGrid(total));
+  return weights;
+}

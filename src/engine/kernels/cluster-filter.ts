@@ -1,0 +1,72 @@
+import meanSource from '../../shaders/cluster_mean.wgsl?raw';
+import filterSource from '../../shaders/cluster_filter.wgsl?raw';
+import type { KernelDef } from '../gpu/pipelines.js';
+import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import type { BilateralParams, CfcamMode } from '../types.js';
+import { withImageState } from './cfcam-state.js';
+
+const WG = 64;
+const FILTER_WG = 64;
+const meanKernel: KernelDef = {
+  name: 'cluster_mean',
+  source: withImageState(meanSource),
+  bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
+};
+const filterKernel: KernelDef = {
+  name: 'cluster_filter',
+  source: withImageState(filterSource),
+  bindings: ['read', 'read', 'write', 'write', 'uniform'],
+};
+
+/** OpenCV's window radius for cv2.bilateralFilter(d, sigmaColor, sigmaSpace). */
+export function bilateralRadius(p: BilateralParams): number {
+  const radius = p.d > 0 ? Math.floor(p.d / 2) : Math.round(1.5 * p.sigmaSpace);
+  return Math.max(radius, 1);
+}
+
+/**
+ * Each cluster's mean gradient map, filtered (mode `reference` or `bilateral`), reduced to
+ * the cluster's weight: [B, C] where slot j holds cluster j's weight.
+ */
+export function recordClusterWeights(
+  rec: Recorder,
+  pass: GPUComputePassEncoder,
+  inputs: { gradients: BufferBinding; state: GPUBuffer; remainingIndex: GPUBuffer; remainingLabel: GPUBuffer },
+  dims: { batch: number; channels: number; height: number; width: number },
+  mode: CfcamMode,
+  bilateral: BilateralParams,
+): GPUBuffer {
+  const { batch, channels, height, width } = dims;
+  const pixels = height * width;
+  const clusterGradient = rec.storage(batch * channels * pixels * 4, 'cluster gradients');
+  const scratch = rec.storage(batch * channels * pixels * 4, 'cluster filter scratch');
+  const weights = rec.storage(batch * channels * 4, 'cluster weights');
+  const meanParams = rec.uniform([{ u32: channels }, { u32: pixels }]);
+  const [x, y] = workgroupGrid(Math.ceil((channels * pixels) / WG));
+  rec.dispatch(
+    pass,
+    meanKernel,
+    { WG },
+    [inputs.gradients, inputs.state, inputs.remainingIndex, inputs.remainingLabel, clusterGradient, meanParams],
+    [x, y, batch],
+  );
+  // OpenCV replaces non-positive sigmas by 1.
+  const sigmaColor = bilateral.sigmaColor > 0 ? bilateral.sigmaColor : 1;
+  const sigmaSpace = bilateral.sigmaSpace > 0 ? bilateral.sigmaSpace : 1;
+  const filterParams = rec.uniform([
+    { u32: channels },
+    { u32: height },
+    { u32: width },
+    { i32: bilateralRadius(bilateral) },
+    { f32: sigmaColor },
+    { f32: sigmaSpace },
+  ]);
+  rec.dispatch(
+    pass,
+    filterKernel,
+    { WG: FILTER_WG, REFERENCE: mode === 'reference' },
+    [clusterGradient, inputs.state, scratch, weights, filterParams],
+    [channels, 1, batch],
+  );
+  return weights;
+}

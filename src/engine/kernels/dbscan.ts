@@ -1,0 +1,80 @@
+import coreSource from '../../shaders/dbscan_core.wgsl?raw';
+import unionSource from '../../shaders/dbscan_union.wgsl?raw';
+import resolveSource from '../../shaders/dbscan_resolve.wgsl?raw';
+import numberSource from '../../shaders/dbscan_number.wgsl?raw';
+import type { KernelDef } from '../gpu/pipelines.js';
+import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { withImageState } from './cfcam-state.js';
+import type { ImageChunk } from './pairwise-distance.js';
+
+const WG = 64;
+const coreKernel: KernelDef = {
+  name: 'dbscan_core',
+  source: withImageState(coreSource),
+  bindings: ['read', 'read', 'write', 'write', 'uniform'],
+};
+const unionKernel: KernelDef = {
+  name: 'dbscan_union',
+  source: withImageState(unionSource),
+  bindings: ['read', 'read', 'read', 'write', 'uniform'],
+};
+const resolveKernel: KernelDef = {
+  name: 'dbscan_resolve',
+  source: withImageState(resolveSource),
+  bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
+};
+const numberKernel: KernelDef = {
+  name: 'dbscan_number',
+  source: withImageState(numberSource),
+  bindings: ['write', 'read', 'read', 'read', 'write', 'write', 'write', 'uniform'],
+};
+
+/** Per-batch scratch for DBSCAN, [B, C] each. */
+export interface DbscanBuffers {
+  core: GPUBuffer;
+  parent: GPUBuffer;
+  root: GPUBuffer;
+  clusterOfRoot: GPUBuffer;
+  /** Output: label of the r-th remaining channel (-1 noise, k cluster). */
+  remainingLabel: GPUBuffer;
+}
+
+export function allocateDbscanBuffers(rec: Recorder, batch: number, channels: number): DbscanBuffers {
+  const bytes = batch * channels * 4;
+  return {
+    core: rec.storage(bytes, 'dbscan core'),
+    parent: rec.storage(bytes, 'dbscan parent'),
+    root: rec.storage(bytes, 'dbscan root'),
+    clusterOfRoot: rec.storage(bytes, 'dbscan cluster ids'),
+    remainingLabel: rec.storage(bytes, 'dbscan labels'),
+  };
+}
+
+/**
+ * DBSCAN over each image's remaining channels with scikit-learn's labels: core points,
+ * connected components (lock-free min-root union-find), border points, ids by root order.
+ * Writes cluster labels into `labels` and cluster/noise counts into `state`.
+ */
+export function recordDbscan(
+  rec: Recorder,
+  pass: GPUComputePassEncoder,
+  inputs: { distances: GPUBuffer; state: GPUBuffer; remainingIndex: GPUBuffer; labels: GPUBuffer },
+  scratch: DbscanBuffers,
+  channels: number,
+  chunk: ImageChunk,
+): void {
+  const params = rec.uniform([{ u32: channels }, { u32: chunk.offset }]);
+  const perChannel: [number, number, number] = [Math.ceil(channels / WG), 1, chunk.count];
+  const [px, py] = workgroupGrid(Math.ceil((channels * channels) / WG));
+  const { distances, state } = inputs;
+  rec.dispatch(pass, coreKernel, { WG }, [distances, state, scratch.core, scratch.parent, params], perChannel);
+  rec.dispatch(pass, unionKernel, { WG }, [distances, state, scratch.core, scratch.parent, params], [px, py, chunk.count]);
+  rec.dispatch(pass, resolveKernel, { WG }, [distances, state, scratch.core, scratch.parent, scratch.root, params], perChannel);
+  rec.dispatch(
+    pass,
+    numberKernel,
+    { WG: 256 },
+    [state, scratch.core, scratch.root, inputs.remainingIndex, inputs.labels, scratch.remainingLabel, scratch.clusterOfRoot, params],
+    [chunk.count],
+  );
+}

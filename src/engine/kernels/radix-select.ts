@@ -1,0 +1,38 @@
+import histogramSource from '../../shaders/radix_histogram.wgsl?raw';
+import selectSource from '../../shaders/radix_select.wgsl?raw';
+import type { KernelDef } from '../gpu/pipelines.js';
+import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { withImageState } from './cfcam-state.js';
+import type { ImageChunk } from './pairwise-distance.js';
+
+const WG = 256;
+const ITEMS = 8; // must match ITEMS in radix_histogram.wgsl
+const histogramKernel: KernelDef = {
+  name: 'radix_histogram',
+  source: withImageState(histogramSource),
+  bindings: ['read', 'read', 'write', 'uniform'],
+};
+const selectKernel: KernelDef = {
+  name: 'radix_select',
+  source: withImageState(selectSource),
+  bindings: ['write', 'write', 'uniform'],
+};
+
+/**
+ * eps for each image of the chunk: the exact 25th percentile of its pairwise distances, by
+ * four 8-bit radix-select passes over the float bits (no sort, no readback), then interpolated.
+ */
+export function recordEpsPercentile(
+  rec: Recorder,
+  pass: GPUComputePassEncoder,
+  inputs: { distances: GPUBuffer; state: GPUBuffer; histogram: GPUBuffer },
+  channels: number,
+  chunk: ImageChunk,
+): void {
+  const [x, y] = workgroupGrid(Math.ceil((channels * channels) / (WG * ITEMS)));
+  for (const shift of [24, 16, 8, 0]) {
+    const params = rec.uniform([{ u32: channels }, { u32: shift }, { u32: chunk.offset }]);
+    rec.dispatch(pass, histogramKernel, { WG }, [inputs.distances, inputs.state, inputs.histogram, params], [x, y, chunk.count]);
+    rec.dispatch(pass, selectKernel, {}, [inputs.histogram, inputs.state, params], [chunk.count]);
+  }
+}

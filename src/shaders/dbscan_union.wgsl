@@ -1,0 +1,67 @@
+// DBSCAN step 2: clusters are the connected components of core points joined by edges
+// d <= eps. One thread per pair (i < j); lock-free union-find on atomics. A root is always
+// hooked under the smaller root (compare-and-swap on the larger root's parent), so parent
+// pointers only ever decrease: there are no cycles, and when every edge is processed each
+// component's root is its smallest index, which is the order scikit-learn numbers clusters in.
+struct Params {
+  channels: u32,
+  batch_offset: u32,
+}
+
+@group(0) @binding(0) var<storage, read> distances: array<f32>;
+@group(0) @binding(1) var<storage, read> state: array<ImageState>;
+@group(0) @binding(2) var<storage, read> core: array<u32>;
+@group(0) @binding(3) var<storage, read_write> parent: array<atomic<u32>>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+// Root of x, halving the path on the way (a node may point to any ancestor: still smaller).
+fn find_root(base: u32, start: u32) -> u32 {
+  var x = start;
+  loop {
+    let p = atomicLoad(&parent[base + x]);
+    if (p == x) {
+      return x;
+    }
+    let grand = atomicLoad(&parent[base + p]);
+    if (grand != p) {
+      atomicStore(&parent[base + x], grand);
+    }
+    x = grand;
+  }
+}
+
+fn unite(base: u32, a: u32, b: u32) {
+  var ra = find_root(base, a);
+  var rb = find_root(base, b);
+  loop {
+    if (ra == rb) {
+      return;
+    }
+    let high = max(ra, rb);
+    let low = min(ra, rb);
+    if (atomicCompareExchangeWeak(&parent[base + high], high, low).exchanged) {
+      return;
+    }
+    // Someone hooked `high` first (or the exchange failed spuriously): retry from the roots.
+    ra = find_root(base, high);
+    rb = find_root(base, low);
+  }
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let c = params.channels;
+  let b = params.batch_offset + wid.z;
+  let e = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = e / c;
+  let j = e % c;
+  let m = state[b].remaining;
+  if (i >= j || j >= m) {
+    return;
+  }
+  let base = b * c;
+  if (core[base + i] == 1u && core[base + j] == 1u && distances[wid.z * c * c + e] <= state[b].eps) {
+    unite(base, i, j);
+  }
+}

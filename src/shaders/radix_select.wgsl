@@ -1,0 +1,50 @@
+// Consumes one radix_histogram pass: for each sought rank, finds the 8-bit digit whose bucket
+// holds it, fixes those bits in the prefix and makes the rank relative to the bucket; then
+// clears the histogram for the next pass. After the last pass (shift 0) the prefixes are the
+// exact bit patterns of the two order statistics, and eps is interpolated between them.
+struct Params {
+  channels: u32,
+  shift: u32,
+  batch_offset: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> histogram: array<u32>;
+@group(0) @binding(1) var<storage, read_write> state: array<ImageState>;
+@group(0) @binding(2) var<uniform> params: Params;
+
+fn lerp_numpy(a: f32, b: f32, t: f32) -> f32 {
+  if (t >= 0.5) {
+    return b - (b - a) * (1.0 - t);
+  }
+  return a + (b - a) * t;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = params.batch_offset + wid.x;
+  let hist = wid.x * 512u;
+  if (lid < 2u && state[b].remaining >= 2u) {
+    let which = lid;
+    var rank = state[b].select_rank[which];
+    var below = 0u;
+    for (var digit = 0u; digit < 256u; digit++) {
+      let count = histogram[hist + which * 256u + digit];
+      if (rank < below + count) {
+        state[b].select_prefix[which] |= digit << params.shift;
+        state[b].select_rank[which] = rank - below;
+        break;
+      }
+      below += count;
+    }
+  }
+  // Thread 0 reads the prefix that thread 1 wrote.
+  storageBarrier();
+  for (var bin = lid; bin < 512u; bin += 64u) {
+    histogram[hist + bin] = 0u;
+  }
+  if (lid == 0u && params.shift == 0u && state[b].remaining >= 2u) {
+    let low = bitcast<f32>(state[b].select_prefix[0]);
+    let high = bitcast<f32>(state[b].select_prefix[1]);
+    state[b].eps = max(lerp_numpy(low, high, state[b].eps_frac), 1e-5);
+  }
+}
