@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { swiftshaderEnvironment } from "./src/engine/gpu/node.ts";
+import { swiftshaderEnvironment } from "./src/engine/gpu/node.js";
 
 // Dawn reads the Vulkan driver settings when a process starts: set them here, before vitest
 // forks its workers, so GPU tests find Chromium's SwiftShader on machines without a GPU.

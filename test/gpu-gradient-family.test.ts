@@ -2,24 +2,18 @@
  * GPU Grad-CAM family and Eigen-CAM (WebGPU through Dawn; SwiftShader without a GPU) against
  * the golden pytorch-grad-cam maps and against the CPU reference.
  *
- * The methods are encoded through a Recorder directly (not createCamEngine) so this suite
- * depends only on the kernels it tests.
+ * The methods are encoded through a Recorder directly (not createCamEngine) so inputs can be
+ * bound as windows of a larger buffer, as ONNX Runtime hands them over.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { nodeGpu } from '../src/engine/gpu/node';
-import type { BufferBinding } from '../src/engine/gpu/recorder';
+import { Recorder, type BufferBinding } from '../src/engine/gpu/recorder';
+import { encodeEigencam } from '../src/engine/methods/eigencam';
+import { encodeGradientFamily } from '../src/engine/methods/gradient-family';
 import type { GpuCamInputs } from '../src/engine/methods/index';
 import { computeCamCpu } from '../src/engine/reference/index';
 import type { CamInput, CamMethod, CamOptions, CamShape } from '../src/engine/types';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
-import { testGpu } from './helpers/gpu';
-
-// recorder.ts reads WebGPU's globals (GPUBufferUsage) when it loads, and Dawn installs them
-// only in nodeGpu(): load the GPU modules after it.
-await nodeGpu();
-const { Recorder } = await import('../src/engine/gpu/recorder');
-const { encodeEigencam } = await import('../src/engine/methods/eigencam');
-const { encodeGradientFamily } = await import('../src/engine/methods/gradient-family');
+import { testEngine, testGpu } from './helpers/gpu';
 
 type FamilyMethod = Exclude<CamMethod, 'cfcam'>;
 const METHODS: readonly FamilyMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'];
@@ -182,6 +176,16 @@ describe('non-square synthetic inputs, GPU vs CPU', () => {
       note(label, method, 'cpu', diff);
       expect(diff).toBeLessThan(TOLERANCE);
     });
+  });
+});
+
+describe('through the engine', () => {
+  // encodeCam's routing and the engine's upload/readback, on the smallest golden case.
+  const golden = loadGoldenCase('small');
+  it.each(METHODS)('%s: createCamEngine matches the golden map', async (method) => {
+    const engine = await testEngine();
+    const run = await engine.compute(method, goldenInput(golden));
+    expect(maxAbsDiff(run.maps, golden.maps[method])).toBeLessThan(TOLERANCE);
   });
 });
 

@@ -3,7 +3,15 @@
  * resize, Eigen-CAM's eigen solver, and CF-CAM edge cases.
  */
 import { describe, expect, it } from 'vitest';
-import { cfcamImage, computeEps, minSamplesFor, pairwiseDistancesF32, selectImportant, channelNormsF32 } from '../src/engine/reference/cfcam';
+import {
+  cfcamImage,
+  channelNormsF32,
+  computeEps,
+  minSamplesFor,
+  neighbourThresholdF32,
+  pairwiseDistancesF32,
+  selectImportant,
+} from '../src/engine/reference/cfcam';
 import { dbscan } from '../src/engine/reference/dbscan';
 import { eigencamRawMap, fixSign, jacobiEigen, topEigenpair } from '../src/engine/reference/eigencam';
 import {
@@ -523,6 +531,22 @@ describe('CF-CAM edge cases', () => {
     expect(dist[1]).toBe(Math.fround(Math.sqrt(5)));
     expect(dist[2]).toBe(dist[1]);
     expect(channelNormsF32(A, 2, 3)[1]).toBe(3);
+  });
+
+  it('turns eps into the float32 threshold that decides d <= eps exactly', () => {
+    // 1e-5 rounds down in float32 already.
+    expect(neighbourThresholdF32(1e-5)).toBe(Math.fround(1e-5));
+    expect(Math.fround(1e-5)).toBeLessThan(1e-5);
+    const random = rng(9);
+    for (let trial = 0; trial < 2000; trial++) {
+      // eps strictly between two neighbouring float32 values, or exactly on one.
+      const a = Math.fround(0.001 + random() * 100);
+      const b = new Float32Array(Uint32Array.of(new Uint32Array(Float32Array.of(a).buffer)[0] + 1).buffer)[0];
+      const eps = trial % 5 === 0 ? a : a + (b - a) * [0.25, 0.5, 0.75, 0.9][trial % 4];
+      const t = neighbourThresholdF32(eps);
+      expect(t).toBe(a);
+      for (const d of [a, b]) expect(d <= t).toBe(d <= eps);
+    }
   });
 
   it.each([

@@ -31,6 +31,11 @@ export const DEFAULT_BILATERAL: BilateralParams = { d: 5, sigmaColor: 0.1, sigma
 export interface CamOptions {
   mode?: CfcamMode;
   bilateral?: Partial<BilateralParams>;
+  /**
+   * CF-CAM on the GPU: images whose C x C distance matrices are held at once (default: as many
+   * as fit the device's binding size, at most 512 MiB). Lower it to save GPU memory.
+   */
+  cfcamChunkImages?: number;
   /** Power-iteration steps for Eigen-CAM on the GPU. */
   eigenIterations?: number;
 }

@@ -35,6 +35,10 @@ export function validateCamInput(method: CamMethod, input: CamInput, options: Ca
   if (options.mode !== undefined && options.mode !== 'reference' && options.mode !== 'bilateral') {
     throw new InvalidOptionError(`mode must be 'reference' or 'bilateral', got '${options.mode}'`);
   }
+  const chunk = options.cfcamChunkImages;
+  if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1)) {
+    throw new InvalidOptionError(`cfcamChunkImages must be a positive integer, got ${chunk}`);
+  }
   const b = options.bilateral ?? {};
   for (const key of ['sigmaColor', 'sigmaSpace'] as const) {
     const v = b[key];

@@ -86,6 +86,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     // eps: percentile 25 over the m(m-1) ordered pairs. Each unordered pair appears twice, so
     // rank r of the doubled sorted list is rank floor(r / 2) of the upper triangle.
     s.eps = 1e-5;
+    s.radius = 1e-5;
     s.eps_frac = 0.0;
     s.select_rank[0] = 0u;
     s.select_rank[1] = 0u;

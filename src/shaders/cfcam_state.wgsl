@@ -11,7 +11,12 @@ struct ImageState {
   eps_frac: f32,         // interpolation fraction between the two selected distances
   select_prefix: array<u32, 2>,  // radix select: bits fixed so far, for the two ranks
   select_rank: array<u32, 2>,    // radix select: rank still sought inside the prefix bucket
-  pad: array<u32, 4>,
+  // DBSCAN's neighbour test as an exact float32 comparison, d <= radius: eps lies between two
+  // consecutive order statistics u0 <= u1 of the distances, so d <= eps exactly when d <= u0
+  // (or d <= f32(1e-5), the largest float32 not above 1e-5, when the floor applies). Comparing
+  // with eps rounded to float32 could admit a pair just above the true eps.
+  radius: f32,
+  pad: array<u32, 3>,
 }
 
 const NONE: u32 = 0xffffffffu;

@@ -22,11 +22,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (i >= m) {
     return;
   }
-  let eps = state[b].eps;
+  let radius = state[b].radius;
   let plane = wid.z * c * c;
   var count = 0u;
   for (var j = 0u; j < m; j++) {
-    count += select(0u, 1u, distances[plane + j * c + i] <= eps);
+    count += select(0u, 1u, distances[plane + j * c + i] <= radius);
   }
   core[b * c + i] = select(0u, 1u, count >= state[b].min_samples);
   parent[b * c + i] = i;

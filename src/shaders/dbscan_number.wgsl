@@ -13,7 +13,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> labels: array<i32>;
 @group(0) @binding(5) var<storage, read_write> remaining_label: array<i32>;
 @group(0) @binding(6) var<storage, read_write> cluster_of_root: array<u32>;
-@group(0) @binding(7) var<uniform> params: Params;
+// Indirect dispatch size of the cluster filter: (max clusters over the batch, 1, B).
+@group(0) @binding(7) var<storage, read_write> filter_dispatch: array<atomic<u32>>;
+@group(0) @binding(8) var<uniform> params: Params;
 
 var<workgroup> offsets: array<u32, ${WG}>;
 var<workgroup> total_clusters: u32;
@@ -71,5 +73,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (lid == 0u) {
     state[b].clusters = total_clusters;
     state[b].noise = atomicLoad(&noise);
+    atomicMax(&filter_dispatch[0], total_clusters);
   }
 }

@@ -39,11 +39,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     root[base + i] = find_root(base, i);
     return;
   }
-  let eps = state[b].eps;
+  let radius = state[b].radius;
   let plane = wid.z * c * c;
   var best = NONE;
   for (var j = 0u; j < m; j++) {
-    if (core[base + j] == 1u && distances[plane + j * c + i] <= eps) {
+    if (core[base + j] == 1u && distances[plane + j * c + i] <= radius) {
       best = min(best, find_root(base, j));
     }
   }

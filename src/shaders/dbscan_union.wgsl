@@ -1,5 +1,5 @@
 // DBSCAN step 2: clusters are the connected components of core points joined by edges
-// d <= eps. One thread per pair (i < j); lock-free union-find on atomics. A root is always
+// d <= radius. Lock-free union-find on atomics. A root is always
 // hooked under the smaller root (compare-and-swap on the larger root's parent), so parent
 // pointers only ever decrease: there are no cycles, and when every edge is processed each
 // component's root is its smallest index, which is the order scikit-learn numbers clusters in.
@@ -49,19 +49,23 @@ fn unite(base: u32, a: u32, b: u32) {
 }
 
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  // Thread (row i, segment of ${SPAN} columns j > i): only the upper triangle is visited.
   let c = params.channels;
   let b = params.batch_offset + wid.z;
-  let e = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
-  let i = e / c;
-  let j = e % c;
   let m = state[b].remaining;
-  if (i >= j || j >= m) {
+  let i = wid.y;
+  let j_start = max((wid.x * ${WG}u + lid) * ${SPAN}u, i + 1u);
+  let j_end = min((wid.x * ${WG}u + lid + 1u) * ${SPAN}u, m);
+  let base = b * c;
+  if (i >= m || j_start >= j_end || core[base + i] == 0u) {
     return;
   }
-  let base = b * c;
-  if (core[base + i] == 1u && core[base + j] == 1u && distances[wid.z * c * c + e] <= state[b].eps) {
-    unite(base, i, j);
+  let radius = state[b].radius;
+  let row = wid.z * c * c + i * c;
+  for (var j = j_start; j < j_end; j++) {
+    if (core[base + j] == 1u && distances[row + j] <= radius) {
+      unite(base, i, j);
+    }
   }
 }

@@ -45,6 +45,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (lid == 0u && params.shift == 0u && state[b].remaining >= 2u) {
     let low = bitcast<f32>(state[b].select_prefix[0]);
     let high = bitcast<f32>(state[b].select_prefix[1]);
-    state[b].eps = max(lerp_numpy(low, high, state[b].eps_frac), 1e-5);
+    let eps = lerp_numpy(low, high, state[b].eps_frac);
+    state[b].eps = max(eps, 1e-5);
+    state[b].radius = select(low, 1e-5, eps < 1e-5);
   }
 }

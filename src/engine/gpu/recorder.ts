@@ -48,6 +48,10 @@ export class Recorder {
     readonly ctx: GpuContext,
     options: { timing?: boolean; label?: string } = {},
   ) {
+    // Everything recorded (pipelines, bind groups, commands) is checked at submit: a failure
+    // rejects the call with the device's message instead of leaving a readback pending forever.
+    ctx.device.pushErrorScope('out-of-memory');
+    ctx.device.pushErrorScope('validation');
     this.encoder = ctx.device.createCommandEncoder({ label: options.label ?? 'webgpu-cam' });
     if (options.timing && ctx.timestampQuery) {
       this.querySet = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_STAGES });
@@ -62,6 +66,17 @@ export class Recorder {
   storage(bytes: number, label: string): GPUBuffer {
     const buffer = this.ctx.pool.acquire(bytes, STORAGE_USAGE, label);
     this.temporaries.push(buffer);
+    return buffer;
+  }
+
+  /**
+   * A storage buffer that can also hold indirect dispatch arguments, filled with `words`
+   * (written on the queue, so before this recorder's commands run).
+   */
+  indirectArgs(words: readonly number[], label: string): GPUBuffer {
+    const buffer = this.ctx.pool.acquire(words.length * 4, STORAGE_USAGE | BufferUsage.INDIRECT, label);
+    this.temporaries.push(buffer);
+    this.device.queue.writeBuffer(buffer, 0, new Uint32Array(words));
     return buffer;
   }
 
@@ -109,6 +124,24 @@ export class Recorder {
     resources: readonly BufferBinding[],
     workgroups: readonly [number, number?, number?],
   ): void {
+    this.bind(pass, kernel, defines, resources);
+    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+  }
+
+  /** Like dispatch, with the workgroup counts read on the GPU from `args` at `offset` (3 u32). */
+  dispatchIndirect(
+    pass: GPUComputePassEncoder,
+    kernel: KernelDef,
+    defines: Defines,
+    resources: readonly BufferBinding[],
+    args: GPUBuffer,
+    offset = 0,
+  ): void {
+    this.bind(pass, kernel, defines, resources);
+    pass.dispatchWorkgroupsIndirect(args, offset);
+  }
+
+  private bind(pass: GPUComputePassEncoder, kernel: KernelDef, defines: Defines, resources: readonly BufferBinding[]): void {
     if (resources.length !== kernel.bindings.length) {
       throw new Error(`${kernel.name}: ${resources.length} resources for ${kernel.bindings.length} bindings`);
     }
@@ -123,7 +156,6 @@ export class Recorder {
     });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
   }
 
   /** Copy `size` bytes of `source` out at the end of this encoder; returns the readback index. */
@@ -152,6 +184,15 @@ export class Recorder {
       this.uniforms.push(resolve);
     }
     this.device.queue.submit([this.encoder.finish()]);
+    const validation = await this.device.popErrorScope();
+    const memory = await this.device.popErrorScope();
+    const error = validation ?? memory;
+    if (error) {
+      this.releaseAll();
+      for (const { target } of this.readbackCopies) target.destroy();
+      timingBuffer?.destroy();
+      throw new Error(`WebGPU error: ${error.message}`);
+    }
     try {
       const readbacks = await Promise.all(
         this.readbackCopies.map(async ({ target, size }) => {
@@ -174,14 +215,18 @@ export class Recorder {
       }
       return { readbacks, stageMs };
     } finally {
-      this.querySet?.destroy();
-      for (const u of this.uniforms) u.destroy();
-      for (const t of this.temporaries) this.ctx.pool.release(t);
+      this.releaseAll();
     }
   }
 
   /** Hand temporaries back without submitting (used when encoding fails). */
   abandon(): void {
+    void this.device.popErrorScope();
+    void this.device.popErrorScope();
+    this.releaseAll();
+  }
+
+  private releaseAll(): void {
     this.querySet?.destroy();
     for (const u of this.uniforms) u.destroy();
     for (const t of this.temporaries) this.ctx.pool.release(t);

@@ -31,7 +31,14 @@ export function bilateralRadius(p: BilateralParams): number {
 export function recordClusterWeights(
   rec: Recorder,
   pass: GPUComputePassEncoder,
-  inputs: { gradients: BufferBinding; state: GPUBuffer; remainingIndex: GPUBuffer; remainingLabel: GPUBuffer },
+  inputs: {
+    gradients: BufferBinding;
+    state: GPUBuffer;
+    remainingIndex: GPUBuffer;
+    remainingLabel: GPUBuffer;
+    /** Indirect arguments (max clusters, 1, B) written by DBSCAN. */
+    filterDispatch: GPUBuffer;
+  },
   dims: { batch: number; channels: number; height: number; width: number },
   mode: CfcamMode,
   bilateral: BilateralParams,
@@ -61,12 +68,13 @@ export function recordClusterWeights(
     { f32: sigmaColor },
     { f32: sigmaSpace },
   ]);
-  rec.dispatch(
+  // One workgroup per (cluster, image); the cluster count is known only on the GPU.
+  rec.dispatchIndirect(
     pass,
     filterKernel,
     { WG: FILTER_WG, REFERENCE: mode === 'reference' },
     [clusterGradient, inputs.state, scratch, weights, filterParams],
-    [channels, 1, batch],
+    inputs.filterDispatch,
   );
   return weights;
 }

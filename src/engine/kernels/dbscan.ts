@@ -3,11 +3,13 @@ import unionSource from '../../shaders/dbscan_union.wgsl?raw';
 import resolveSource from '../../shaders/dbscan_resolve.wgsl?raw';
 import numberSource from '../../shaders/dbscan_number.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
+/** Columns per union thread. */
+const SPAN = 16;
 const coreKernel: KernelDef = {
   name: 'dbscan_core',
   source: withImageState(coreSource),
@@ -26,7 +28,7 @@ const resolveKernel: KernelDef = {
 const numberKernel: KernelDef = {
   name: 'dbscan_number',
   source: withImageState(numberSource),
-  bindings: ['write', 'read', 'read', 'read', 'write', 'write', 'write', 'uniform'],
+  bindings: ['write', 'read', 'read', 'read', 'write', 'write', 'write', 'write', 'uniform'],
 };
 
 /** Per-batch scratch for DBSCAN, [B, C] each. */
@@ -37,6 +39,8 @@ export interface DbscanBuffers {
   clusterOfRoot: GPUBuffer;
   /** Output: label of the r-th remaining channel (-1 noise, k cluster). */
   remainingLabel: GPUBuffer;
+  /** Output: indirect dispatch arguments (max clusters over the batch, 1, B) for the cluster filter. */
+  filterDispatch: GPUBuffer;
 }
 
 export function allocateDbscanBuffers(rec: Recorder, batch: number, channels: number): DbscanBuffers {
@@ -47,6 +51,7 @@ export function allocateDbscanBuffers(rec: Recorder, batch: number, channels: nu
     root: rec.storage(bytes, 'dbscan root'),
     clusterOfRoot: rec.storage(bytes, 'dbscan cluster ids'),
     remainingLabel: rec.storage(bytes, 'dbscan labels'),
+    filterDispatch: rec.indirectArgs([0, 1, batch], 'cluster filter dispatch'),
   };
 }
 
@@ -65,16 +70,15 @@ export function recordDbscan(
 ): void {
   const params = rec.uniform([{ u32: channels }, { u32: chunk.offset }]);
   const perChannel: [number, number, number] = [Math.ceil(channels / WG), 1, chunk.count];
-  const [px, py] = workgroupGrid(Math.ceil((channels * channels) / WG));
   const { distances, state } = inputs;
   rec.dispatch(pass, coreKernel, { WG }, [distances, state, scratch.core, scratch.parent, params], perChannel);
-  rec.dispatch(pass, unionKernel, { WG }, [distances, state, scratch.core, scratch.parent, params], [px, py, chunk.count]);
+  rec.dispatch(pass, unionKernel, { WG, SPAN }, [distances, state, scratch.core, scratch.parent, params], [Math.ceil(channels / (WG * SPAN)), channels, chunk.count]);
   rec.dispatch(pass, resolveKernel, { WG }, [distances, state, scratch.core, scratch.parent, scratch.root, params], perChannel);
   rec.dispatch(
     pass,
     numberKernel,
     { WG: 256 },
-    [state, scratch.core, scratch.root, inputs.remainingIndex, inputs.labels, scratch.remainingLabel, scratch.clusterOfRoot, params],
+    [state, scratch.core, scratch.root, inputs.remainingIndex, inputs.labels, scratch.remainingLabel, scratch.clusterOfRoot, scratch.filterDispatch, params],
     [chunk.count],
   );
 }

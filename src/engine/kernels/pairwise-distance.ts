@@ -3,7 +3,9 @@ import type { KernelDef } from '../gpu/pipelines.js';
 import type { BufferBinding, Recorder } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 
-const TILE = 16;
+const WG = 64;
+/** Columns per thread: A_i is loaded once for this many pairs. */
+const SPAN = 4;
 const kernel: KernelDef = {
   name: 'pairwise_distance',
   source: withImageState(source),
@@ -25,12 +27,11 @@ export function recordPairwiseDistances(
   chunk: ImageChunk,
 ): void {
   const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }, { u32: chunk.offset }]);
-  const tiles = Math.ceil(dims.channels / TILE);
   rec.dispatch(
     pass,
     kernel,
-    {},
+    { WG, SPAN },
     [inputs.activations, inputs.remainingIndex, inputs.state, inputs.distances, params],
-    [tiles, tiles, chunk.count],
+    [Math.ceil(dims.channels / (WG * SPAN)), dims.channels, chunk.count],
   );
 }

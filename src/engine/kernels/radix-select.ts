@@ -1,12 +1,13 @@
 import histogramSource from '../../shaders/radix_histogram.wgsl?raw';
 import selectSource from '../../shaders/radix_select.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
-const WG = 256;
-const ITEMS = 8; // must match ITEMS in radix_histogram.wgsl
+const WG = 64;
+/** Columns per thread; runs of equal digits within them cost one atomic. */
+const SPAN = 32;
 const histogramKernel: KernelDef = {
   name: 'radix_histogram',
   source: withImageState(histogramSource),
@@ -29,10 +30,10 @@ export function recordEpsPercentile(
   channels: number,
   chunk: ImageChunk,
 ): void {
-  const [x, y] = workgroupGrid(Math.ceil((channels * channels) / (WG * ITEMS)));
+  const rowSegments = Math.ceil(channels / (WG * SPAN));
   for (const shift of [24, 16, 8, 0]) {
     const params = rec.uniform([{ u32: channels }, { u32: shift }, { u32: chunk.offset }]);
-    rec.dispatch(pass, histogramKernel, { WG }, [inputs.distances, inputs.state, inputs.histogram, params], [x, y, chunk.count]);
+    rec.dispatch(pass, histogramKernel, { WG, SPAN }, [inputs.distances, inputs.state, inputs.histogram, params], [rowSegments, channels, chunk.count]);
     rec.dispatch(pass, selectKernel, {}, [inputs.histogram, inputs.state, params], [chunk.count]);
   }
 }

@@ -53,7 +53,8 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
   const pixels = height * width;
   const mode = options.mode ?? 'reference';
   const bilateral = { ...DEFAULT_BILATERAL, ...options.bilateral };
-  const chunkSize = distanceChunkSize(rec.device, batch, channels);
+  const fitting = distanceChunkSize(rec.device, batch, channels);
+  const chunkSize = options.cfcamChunkImages ? Math.min(fitting, options.cfcamChunkImages) : fitting;
 
   let norms!: GPUBuffer;
   rec.stage('channel norms', (pass) => {
@@ -87,7 +88,13 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
     clusterWeights = recordClusterWeights(
       rec,
       pass,
-      { gradients, state: split.state, remainingIndex: split.remainingIndex, remainingLabel: dbscan.remainingLabel },
+      {
+        gradients,
+        state: split.state,
+        remainingIndex: split.remainingIndex,
+        remainingLabel: dbscan.remainingLabel,
+        filterDispatch: dbscan.filterDispatch,
+      },
       { batch, channels, height, width },
       mode,
       bilateral,

@@ -108,6 +108,22 @@ export function computeEps(dist: ArrayLike<number>, m: number): number {
   return Math.max(pairwisePercentile(dist, m, EPS_PERCENTILE), EPS_FLOOR);
 }
 
+/**
+ * The neighbour test `d <= eps` with float32 distances and the float64 eps, as one float32
+ * threshold: the largest float32 not above eps. No float32 lies in (threshold, eps], so
+ * `d <= threshold` decides exactly as `d <= eps`. (Plain Math.fround(eps) may round up onto
+ * the next distance above the percentile, which happens on the resnet50-layer3 golden case,
+ * and would wrongly admit that pair.) A GPU kernel comparing in float32 should use this value.
+ */
+export function neighbourThresholdF32(eps: number): number {
+  const f = Math.fround(eps);
+  if (f <= eps) return f;
+  // Step one float32 down (eps > 0 here, so f > 0 and its bit pattern decrements).
+  const bits = new Uint32Array(Float32Array.of(f).buffer);
+  bits[0] -= 1;
+  return new Float32Array(bits.buffer)[0];
+}
+
 /** Step 4: DBSCAN's min_samples = max(2, int(0.05*m)) as in the reference. */
 export function minSamplesFor(m: number): number {
   return Math.max(2, Math.floor(m * 0.05));
@@ -197,6 +213,8 @@ export function cfcamImage(
   const m = remaining.length;
 
   // Steps 3-4: eps from the pairwise distances, then DBSCAN over the remaining channels.
+  // With no remaining channel (m = 0) there is nothing to cluster: eps is reported as its
+  // floor 1e-5 and min_samples as max(2, 0) = 2, and no DBSCAN runs.
   const labels = new Int32Array(C).fill(-2);
   const minSamples = minSamplesFor(m);
   let eps = EPS_FLOOR;
@@ -204,7 +222,7 @@ export function cfcamImage(
   if (m > 0) {
     const dist = pairwiseDistancesF32(A, remaining, HW);
     eps = computeEps(dist, m);
-    const db = dbscan(dist, m, eps, minSamples);
+    const db = dbscan(dist, m, neighbourThresholdF32(eps), minSamples);
     clusters = db.clusters;
     for (let i = 0; i < m; i++) labels[remaining[i]] = db.labels[i];
   }
