@@ -1,5 +1,5 @@
 import { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu/context.js';
-import { Recorder } from './gpu/recorder.js';
+import { Recorder, type TimingMode } from './gpu/recorder.js';
 import { writeFloats } from './gpu/upload.js';
 import { encodeCam } from './methods/index.js';
 import { decodeCfcamDetails } from './methods/cfcam.js';
@@ -10,8 +10,8 @@ import type { CamInput, CamMethod, CamOptions, CamResult } from './types.js';
 export type Backend = 'gpu' | 'cpu';
 
 export interface ComputeOptions extends CamOptions {
-  /** Collect per-stage GPU times with timestamp queries (when the adapter has them). */
-  timing?: boolean;
+  /** Collect GPU times per stage (true / 'stage') or per kernel ('kernel') with timestamp queries, when the adapter has them. */
+  timing?: boolean | TimingMode;
 }
 
 export interface CamRun extends CamResult {

@@ -23,10 +23,25 @@ export function workgroupGrid(count: number): [number, number] {
   return [Math.ceil(n / y), y];
 }
 
+/** What to time with timestamp queries: nothing, each stage, or each kernel dispatch. */
+export type TimingMode = 'off' | 'stage' | 'kernel';
+
+/**
+ * The handle a stage's body records into. Kernel modules pass it back to `Recorder.dispatch`;
+ * the recorder decides which compute pass the dispatch lands in (one per stage, or one per
+ * dispatch when kernels are timed one by one).
+ */
+export interface StagePass {
+  readonly stage: string;
+}
+
 export interface SubmitResult {
   /** One ArrayBuffer per `read()` call, in order. */
   readbacks: ArrayBuffer[];
-  /** GPU milliseconds per stage name (summed over repeated stages); empty without timestamps. */
+  /**
+   * GPU milliseconds per stage name, or per 'stage/kernel' in kernel timing mode (summed over
+   * repeats); empty without timestamps.
+   */
   stageMs: Record<string, number>;
 }
 
@@ -38,7 +53,10 @@ export interface SubmitResult {
  */
 export class Recorder {
   readonly encoder: GPUCommandEncoder;
-  private readonly stageNames: string[] = [];
+  private readonly timedNames: string[] = [];
+  private readonly timing: TimingMode;
+  /** The open compute pass of the current stage (stage timing or no timing). */
+  private stagePass?: GPUComputePassEncoder;
   private readonly querySet?: GPUQuerySet;
   private readonly temporaries: GPUBuffer[] = [];
   private readonly uniforms: GPUBuffer[] = [];
@@ -46,14 +64,16 @@ export class Recorder {
 
   constructor(
     readonly ctx: GpuContext,
-    options: { timing?: boolean; label?: string } = {},
+    options: { timing?: boolean | TimingMode; label?: string } = {},
   ) {
     // Everything recorded (pipelines, bind groups, commands) is checked at submit: a failure
     // rejects the call with the device's message instead of leaving a readback pending forever.
     ctx.device.pushErrorScope('out-of-memory');
     ctx.device.pushErrorScope('validation');
     this.encoder = ctx.device.createCommandEncoder({ label: options.label ?? 'webgpu-cam' });
-    if (options.timing && ctx.timestampQuery) {
+    const timing = options.timing === true ? 'stage' : options.timing || 'off';
+    this.timing = ctx.timestampQuery ? timing : 'off';
+    if (this.timing !== 'off') {
       this.querySet = ctx.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_STAGES });
     }
   }
@@ -101,44 +121,68 @@ export class Recorder {
     return buffer;
   }
 
-  /** Record one stage as its own compute pass. */
-  stage(name: string, body: (pass: GPUComputePassEncoder) => void): void {
-    const index = this.stageNames.length;
+  /** Begin a compute pass, timed under `name` when timing is on and query slots remain. */
+  private beginPass(name: string): GPUComputePassEncoder {
+    const index = this.timedNames.length;
     const timed = this.querySet !== undefined && index < MAX_TIMED_STAGES;
-    const pass = this.encoder.beginComputePass({
+    if (timed) this.timedNames.push(name);
+    return this.encoder.beginComputePass({
       label: name,
       timestampWrites: timed
         ? { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 }
         : undefined,
     });
-    body(pass);
-    pass.end();
-    this.stageNames.push(name);
+  }
+
+  /** Record one stage: its dispatches share one compute pass (or get one each in kernel timing). */
+  stage(name: string, body: (pass: StagePass) => void): void {
+    if (this.timing !== 'kernel') this.stagePass = this.beginPass(name);
+    try {
+      body({ stage: name });
+    } finally {
+      this.stagePass?.end();
+      this.stagePass = undefined;
+    }
   }
 
   /** Bind `resources` in binding order and dispatch `kernel` compiled with `defines`. */
   dispatch(
-    pass: GPUComputePassEncoder,
+    pass: StagePass,
     kernel: KernelDef,
     defines: Defines,
     resources: readonly BufferBinding[],
     workgroups: readonly [number, number?, number?],
   ): void {
-    this.bind(pass, kernel, defines, resources);
-    pass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    this.inPass(pass, kernel, (gpuPass) => {
+      this.bind(gpuPass, kernel, defines, resources);
+      gpuPass.dispatchWorkgroups(workgroups[0], workgroups[1] ?? 1, workgroups[2] ?? 1);
+    });
   }
 
   /** Like dispatch, with the workgroup counts read on the GPU from `args` at `offset` (3 u32). */
   dispatchIndirect(
-    pass: GPUComputePassEncoder,
+    pass: StagePass,
     kernel: KernelDef,
     defines: Defines,
     resources: readonly BufferBinding[],
     args: GPUBuffer,
     offset = 0,
   ): void {
-    this.bind(pass, kernel, defines, resources);
-    pass.dispatchWorkgroupsIndirect(args, offset);
+    this.inPass(pass, kernel, (gpuPass) => {
+      this.bind(gpuPass, kernel, defines, resources);
+      gpuPass.dispatchWorkgroupsIndirect(args, offset);
+    });
+  }
+
+  private inPass(pass: StagePass, kernel: KernelDef, record: (gpuPass: GPUComputePassEncoder) => void): void {
+    if (this.stagePass) {
+      record(this.stagePass);
+      return;
+    }
+    if (this.timing !== 'kernel') throw new Error(`${kernel.name}: dispatch outside a stage`);
+    const own = this.beginPass(`${pass.stage}/${kernel.name}`);
+    record(own);
+    own.end();
   }
 
   private bind(pass: GPUComputePassEncoder, kernel: KernelDef, defines: Defines, resources: readonly BufferBinding[]): void {
@@ -172,7 +216,7 @@ export class Recorder {
   /** Submit everything and wait for readbacks and timings. Temporaries return to the pool. */
   async submit(): Promise<SubmitResult> {
     let timingBuffer: GPUBuffer | undefined;
-    const timedStages = Math.min(this.stageNames.length, MAX_TIMED_STAGES);
+    const timedStages = this.timedNames.length;
     if (this.querySet && timedStages > 0) {
       const resolve = this.device.createBuffer({
         size: 16 * timedStages,
@@ -208,7 +252,7 @@ export class Recorder {
         const ticks = new BigInt64Array(timingBuffer.getMappedRange());
         for (let i = 0; i < timedStages; i++) {
           const ms = Number(ticks[2 * i + 1] - ticks[2 * i]) / 1e6;
-          const name = this.stageNames[i];
+          const name = this.timedNames[i];
           stageMs[name] = (stageMs[name] ?? 0) + (Number.isFinite(ms) && ms > 0 ? ms : 0);
         }
         timingBuffer.destroy();

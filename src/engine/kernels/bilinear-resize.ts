@@ -1,6 +1,6 @@
 import source from '../../shaders/bilinear_resize.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 const WG = 256;
 const kernel: KernelDef = { name: 'bilinear_resize', source, bindings: ['read', 'write', 'uniform'] };
@@ -14,7 +14,7 @@ export interface ResizeShape {
 }
 
 /** Bilinear resize (align_corners=false) of [B,inH,inW] into a new [B,outH,outW] buffer. */
-export function recordBilinearResize(rec: Recorder, pass: GPUComputePassEncoder, src: GPUBuffer, s: ResizeShape): GPUBuffer {
+export function recordBilinearResize(rec: Recorder, pass: StagePass, src: GPUBuffer, s: ResizeShape): GPUBuffer {
   const total = s.batch * s.outHeight * s.outWidth;
   const dst = rec.storage(total * 4, 'resized map');
   const params = rec.uniform([

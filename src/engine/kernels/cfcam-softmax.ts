@@ -1,6 +1,6 @@
 import source from '../../shaders/cfcam_softmax.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { BufferBinding, Recorder } from '../gpu/recorder.js';
+import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
 
 const WG = 256;
 const kernel: KernelDef = {
@@ -12,7 +12,7 @@ const kernel: KernelDef = {
 /** Pre-softmax weights (0 when dropped) and softmax weights alpha (0 when dropped), [B, C] each. */
 export function recordCfcamSoftmax(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   inputs: { gradients: BufferBinding; labels: GPUBuffer; clusterWeights: GPUBuffer },
   dims: { batch: number; channels: number; pixels: number },
 ): { rawWeights: GPUBuffer; alpha: GPUBuffer } {

@@ -1,6 +1,6 @@
 import source from '../../shaders/cfcam_split.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { Recorder } from '../gpu/recorder.js';
+import type { Recorder, StagePass } from '../gpu/recorder.js';
 import { IMAGE_STATE_BYTES, withImageState } from './cfcam-state.js';
 
 const WG = 256;
@@ -22,7 +22,7 @@ export interface SplitOutputs {
 /** Norm threshold, important/remaining split, and the eps-percentile ranks for each image. */
 export function recordCfcamSplit(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   norms: GPUBuffer,
   sortedNorms: GPUBuffer,
   batch: number,

@@ -1,6 +1,6 @@
 import source from '../../shaders/channel_norms.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { BufferBinding, Recorder } from '../gpu/recorder.js';
+import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
 
 const WG = 64;
 const kernel: KernelDef = { name: 'channel_norms', source, bindings: ['read', 'write', 'uniform'] };
@@ -8,7 +8,7 @@ const kernel: KernelDef = { name: 'channel_norms', source, bindings: ['read', 'w
 /** L2 norm of every channel: [B, C] from activations [B, C, pixels]. */
 export function recordChannelNorms(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   activations: BufferBinding,
   dims: { batch: number; channels: number; pixels: number },
 ): GPUBuffer {

@@ -1,6 +1,6 @@
 import source from '../../shaders/channel_weights.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 /** Methods whose map is sum_k w_k A_k with one weight per channel from the gradients. */
 export type ChannelWeightMethod = 'gradcam' | 'gradcampp' | 'xgradcam';
@@ -13,7 +13,7 @@ const kernel: KernelDef = { name: 'channel_weights', source, bindings: ['read', 
 /** Per-(image, channel) weights of `method` into a new [batch, channels] buffer. */
 export function recordChannelWeights(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   method: ChannelWeightMethod,
   activations: BufferBinding,
   gradients: BufferBinding,

@@ -1,7 +1,7 @@
 import meanSource from '../../shaders/cluster_mean.wgsl?raw';
 import filterSource from '../../shaders/cluster_filter.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 import type { BilateralParams, CfcamMode } from '../types.js';
 import { withImageState } from './cfcam-state.js';
 
@@ -30,7 +30,7 @@ export function bilateralRadius(p: BilateralParams): number {
  */
 export function recordClusterWeights(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   inputs: {
     gradients: BufferBinding;
     state: GPUBuffer;

@@ -3,7 +3,7 @@ import unionSource from '../../shaders/dbscan_union.wgsl?raw';
 import resolveSource from '../../shaders/dbscan_resolve.wgsl?raw';
 import numberSource from '../../shaders/dbscan_number.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { Recorder } from '../gpu/recorder.js';
+import type { Recorder, StagePass } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
@@ -62,7 +62,7 @@ export function allocateDbscanBuffers(rec: Recorder, batch: number, channels: nu
  */
 export function recordDbscan(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   inputs: { distances: GPUBuffer; state: GPUBuffer; remainingIndex: GPUBuffer; labels: GPUBuffer },
   scratch: DbscanBuffers,
   channels: number,

@@ -1,6 +1,6 @@
 import source from '../../shaders/eigen_center.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 const WG = 64;
 const kernel: KernelDef = { name: 'eigen_center', source, bindings: ['read', 'write', 'uniform'] };
@@ -8,7 +8,7 @@ const kernel: KernelDef = { name: 'eigen_center', source, bindings: ['read', 'wr
 /** Activations minus each channel's spatial mean, into a new [batch, channels, pixels] buffer. */
 export function recordEigenCenter(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   activations: BufferBinding,
   dims: { batch: number; channels: number; pixels: number },
 ): GPUBuffer {

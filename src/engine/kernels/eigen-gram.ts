@@ -1,7 +1,7 @@
 import source from '../../shaders/eigen_gram.wgsl?raw';
 import { DeviceLimitError } from '../errors.js';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { Recorder } from '../gpu/recorder.js';
+import type { Recorder, StagePass } from '../gpu/recorder.js';
 
 const TILE = 16;
 const MAX_WORKGROUPS_PER_DIM = 65535;
@@ -15,7 +15,7 @@ export function gramSide(channels: number, pixels: number): 'channels' | 'pixels
 /** Per-image Gram matrix of the smaller side of `centred` into a new [batch, n, n] buffer. */
 export function recordEigenGram(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   centred: GPUBuffer,
   dims: { batch: number; channels: number; pixels: number },
 ): { gram: GPUBuffer; n: number } {

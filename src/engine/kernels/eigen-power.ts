@@ -1,6 +1,6 @@
 import source from '../../shaders/eigen_power.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 const WG = 256;
 const kernel: KernelDef = { name: 'eigen_power', source, bindings: ['read', 'write', 'write', 'write', 'uniform'] };
@@ -11,7 +11,7 @@ const kernel: KernelDef = { name: 'eigen_power', source, bindings: ['read', 'wri
  */
 export function recordEigenPower(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   gram: GPUBuffer,
   dims: { batch: number; n: number; iterations: number },
 ): { vector: GPUBuffer; value: GPUBuffer } {

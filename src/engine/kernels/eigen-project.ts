@@ -1,6 +1,6 @@
 import source from '../../shaders/eigen_project.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type Recorder, type StagePass } from '../gpu/recorder.js';
 import { gramSide } from './eigen-gram.js';
 
 const WG = 256;
@@ -12,7 +12,7 @@ const kernel: KernelDef = { name: 'eigen_project', source, bindings: ['read', 'r
  */
 export function recordEigenProject(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   centred: GPUBuffer,
   eigen: { vector: GPUBuffer; value: GPUBuffer },
   dims: { batch: number; channels: number; pixels: number },

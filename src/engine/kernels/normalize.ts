@@ -1,6 +1,6 @@
 import source from '../../shaders/normalize.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 const WG = 256;
 const kernel: KernelDef = { name: 'normalize', source, bindings: ['write', 'read', 'uniform'] };
@@ -11,7 +11,7 @@ export type NormalizeMode = 'minmax' | 'max';
 /** Normalise `values` [batch, n] in place using per-image `stats` from recordImageStats. */
 export function recordNormalize(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   values: GPUBuffer,
   stats: GPUBuffer,
   batch: number,

@@ -1,6 +1,6 @@
 import source from '../../shaders/pairwise_distance.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { BufferBinding, Recorder } from '../gpu/recorder.js';
+import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 
 const WG = 64;
@@ -21,7 +21,7 @@ export interface ImageChunk {
 /** Distances between remaining channels into `distances` ([chunk.count, C, C]). */
 export function recordPairwiseDistances(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   inputs: { activations: BufferBinding; remainingIndex: GPUBuffer; state: GPUBuffer; distances: GPUBuffer },
   dims: { channels: number; pixels: number },
   chunk: ImageChunk,

@@ -1,6 +1,6 @@
 import source from '../../shaders/pixel_product_sum.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 /** Methods whose map is a per-pixel sum over channels of gradient times activation. */
 export type PixelProductMethod = 'layercam' | 'hirescam';
@@ -11,7 +11,7 @@ const kernel: KernelDef = { name: 'pixel_product_sum', source, bindings: ['read'
 /** ReLU(sum_k f(g[b,k,:]) * A[b,k,:]) into a new [batch, pixels] buffer (f = ReLU for LayerCAM). */
 export function recordPixelProductSum(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   method: PixelProductMethod,
   activations: BufferBinding,
   gradients: BufferBinding,

@@ -1,7 +1,7 @@
 import histogramSource from '../../shaders/radix_histogram.wgsl?raw';
 import selectSource from '../../shaders/radix_select.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import type { Recorder } from '../gpu/recorder.js';
+import type { Recorder, StagePass } from '../gpu/recorder.js';
 import { withImageState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
@@ -25,7 +25,7 @@ const selectKernel: KernelDef = {
  */
 export function recordEpsPercentile(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   inputs: { distances: GPUBuffer; state: GPUBuffer; histogram: GPUBuffer },
   channels: number,
   chunk: ImageChunk,

@@ -1,6 +1,6 @@
 import source from '../../shaders/weighted_sum.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
-import { workgroupGrid, type BufferBinding, type Recorder } from '../gpu/recorder.js';
+import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 
 const WG = 128;
 const kernel: KernelDef = { name: 'weighted_sum', source, bindings: ['read', 'read', 'write', 'uniform'] };
@@ -8,7 +8,7 @@ const kernel: KernelDef = { name: 'weighted_sum', source, bindings: ['read', 're
 /** ReLU(sum_k weights[b,k] * A[b,k,:]) into a new [batch, pixels] buffer. */
 export function recordWeightedSum(
   rec: Recorder,
-  pass: GPUComputePassEncoder,
+  pass: StagePass,
   activations: BufferBinding,
   weights: GPUBuffer,
   dims: { batch: number; channels: number; pixels: number },
