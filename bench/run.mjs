@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * npm run bench: per-image time of the GPU engine, the CPU reference and (when /usr/bin/python3
+ * has torch and scikit-learn) the Python reference, measured side by side in one run on the
+ * golden layers, plus the GPU per-kernel split. Absolute times on a shared machine are noisy:
+ * read the ratios. Writes bench/out/latest.json.
+ *
+ * Environment: BENCH_CASES (comma list of golden case names), BENCH_METHODS (default
+ * cfcam,gradcam), BENCH_BATCH (default 8), BENCH_RUNS (default 3), WEBGPU_CAM_GOLDEN.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const golden = process.env.WEBGPU_CAM_GOLDEN ?? path.resolve(root, '../shared/golden');
+const cases = (process.env.BENCH_CASES ?? 'resnet50-layer4,resnet50-layer3,vgg16-features29,resnet18-layer4').split(',');
+const methods = (process.env.BENCH_METHODS ?? 'cfcam,gradcam').split(',');
+const batch = process.env.BENCH_BATCH ?? '8';
+const runs = process.env.BENCH_RUNS ?? '3';
+const python = '/usr/bin/python3';
+
+function pythonReferenceAvailable() {
+  if (!existsSync(python)) return false;
+  return spawnSync(python, ['-c', 'import torch, sklearn'], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
+  return JSON.parse(result.stdout);
+}
+
+if (!existsSync(path.join(root, 'dist/node/cli.js'))) {
+  console.error('bench: dist/node/cli.js is missing; run `npm run build` first');
+  process.exit(1);
+}
+const withPython = pythonReferenceAvailable();
+const rows = [];
+for (const name of cases) {
+  const dir = path.join(golden, name);
+  const a = path.join(dir, 'activations.npy');
+  const g = path.join(dir, 'gradients.npy');
+  for (const method of methods) {
+    const bench = run(process.execPath, ['bin/webgpu-cam.js', 'bench', '--activations', a, '--gradients', g, '--method', method, '--batch', batch, '--runs', runs, '--json']);
+    const row = { case: name, method, shape: bench.shape, batch: bench.batch, adapter: bench.adapter, gpu: bench.gpu, cpu: bench.cpu, kernels: bench.kernels };
+    if (withPython && method === 'cfcam') {
+      row.python = run(python, ['bench/python_reference.py', a, g, '224', runs, path.join(dir, 'cam.npy')]);
+    }
+    rows.push(row);
+    const cpu = row.cpu?.perImageMs;
+    const py = row.python?.perImageMs;
+    const fmt = (v) => (v === undefined ? '-' : v.toFixed(2));
+    console.log(
+      [
+        name.padEnd(18),
+        method.padEnd(9),
+        `gpu ${fmt(row.gpu.perImageMs)} ms/img (batch ${row.batch})`.padEnd(30),
+        `cpu ${fmt(cpu)} ms`.padEnd(16),
+        `python ${fmt(py)} ms`.padEnd(18),
+        `cpu/gpu ${cpu ? (cpu / row.gpu.perImageMs).toFixed(1) : '-'}x`,
+        `python/gpu ${py ? (py / row.gpu.perImageMs).toFixed(1) : '-'}x`,
+      ].join('  '),
+    );
+  }
+}
+if (!withPython) console.log('(Python reference not timed: /usr/bin/python3 lacks torch or scikit-learn)');
+console.log(`adapter: ${rows[0]?.adapter ?? 'n/a'}`);
+mkdirSync(path.join(root, 'bench/out'), { recursive: true });
+writeFileSync(path.join(root, 'bench/out/latest.json'), JSON.stringify({ date: new Date().toISOString(), rows }, null, 2));
+console.log('wrote bench/out/latest.json');
