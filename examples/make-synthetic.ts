@@ -32,7 +32,7 @@ const activations = new Float32Array(CHANNELS * PIXELS);
 const gradients = new Float32Array(CHANNELS * PIXELS);
 for (let k = 0; k < CHANNELS; k++) {
   const which = k % prototypes.length;
-  const scale = 0.5 + 2 * random();
+  const scale = 1 + 0.2 * random();
   for (let p = 0; p < PIXELS; p++) {
     activations[k * PIXELS + p] = Math.max(0, scale * prototypes[which][p] + 0.05 * (random() - 0.5));
     // The "class" likes prototype 0: positive gradients there, small noise elsewhere.
