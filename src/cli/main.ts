@@ -6,6 +6,7 @@ import { version } from '../../package.json';
 import {
   CamError,
   InputFormatError,
+  InputRangeError,
   InvalidOptionError,
   NonFiniteInputError,
   ShapeMismatchError,
@@ -35,7 +36,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
 };
 
 /** Bad command lines and bad inputs exit 2; everything else (device, GPU, I/O) exits 1. */
-const BAD_INPUT_ERRORS = [UsageError, InputFormatError, ShapeMismatchError, NonFiniteInputError, InvalidOptionError];
+const BAD_INPUT_ERRORS = [UsageError, InputFormatError, ShapeMismatchError, NonFiniteInputError, InputRangeError, InvalidOptionError];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -18,6 +18,9 @@ export class ShapeMismatchError extends CamError {}
 /** Input holds NaN or Inf values. */
 export class NonFiniteInputError extends CamError {}
 
+/** Input values outside what the method's float32 arithmetic can handle. */
+export class InputRangeError extends CamError {}
+
 /** An option has a value the method cannot use. */
 export class InvalidOptionError extends CamError {}
 

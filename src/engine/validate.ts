@@ -1,4 +1,4 @@
-import { InvalidOptionError, NonFiniteInputError, ShapeMismatchError } from './errors.js';
+import { InputRangeError, InvalidOptionError, NonFiniteInputError, ShapeMismatchError } from './errors.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions } from './types.js';
 
 export function assertMethod(method: string): asserts method is CamMethod {
@@ -10,6 +10,22 @@ export function assertMethod(method: string): asserts method is CamMethod {
 function firstNonFinite(data: Float32Array): number {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
   return -1;
+}
+
+/**
+ * CF-CAM sums squares of activations (channel norms, pairwise distances) in float32. Reject
+ * magnitudes whose squared sums could overflow, which would turn the percentiles into NaN.
+ */
+function assertNormsFitFloat32(activations: Float32Array, pixels: number): void {
+  let largest = 0;
+  for (let i = 0; i < activations.length; i++) largest = Math.max(largest, Math.abs(activations[i]));
+  // A distance sums `pixels` squared differences of up to 2 * largest each.
+  const limit = Math.sqrt(3.4e38 / pixels) / 2;
+  if (largest > limit) {
+    throw new InputRangeError(
+      `activations reach ${largest.toExponential(2)}; CF-CAM's squared norms and distances would overflow float32 above ${limit.toExponential(2)} for ${pixels} pixels: rescale the activations`,
+    );
+  }
 }
 
 /** Reject inputs that would give a silently wrong map: bad shapes, NaN/Inf, bad options. */
@@ -32,6 +48,7 @@ export function validateCamInput(method: CamMethod, input: CamInput, options: Ca
     index = firstNonFinite(input.gradients);
     if (index >= 0) throw new NonFiniteInputError(`gradients contain ${input.gradients[index]} at flat index ${index}`);
   }
+  if (method === 'cfcam') assertNormsFitFloat32(input.activations, height * width);
   if (options.mode !== undefined && options.mode !== 'reference' && options.mode !== 'bilateral') {
     throw new InvalidOptionError(`mode must be 'reference' or 'bilateral', got '${options.mode}'`);
   }

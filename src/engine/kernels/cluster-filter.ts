@@ -4,6 +4,8 @@ import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 import type { BilateralParams, CfcamMode } from '../types.js';
 import { withImageState } from './cfcam-state.js';
+// One definition of OpenCV's radius rule (cvRound rounds halves to even) for both backends.
+import { bilateralRadius } from '../reference/filters.js';
 
 const WG = 64;
 const FILTER_WG = 64;
@@ -17,12 +19,6 @@ const filterKernel: KernelDef = {
   source: withImageState(filterSource),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
-
-/** OpenCV's window radius for cv2.bilateralFilter(d, sigmaColor, sigmaSpace). */
-export function bilateralRadius(p: BilateralParams): number {
-  const radius = p.d > 0 ? Math.floor(p.d / 2) : Math.round(1.5 * p.sigmaSpace);
-  return Math.max(radius, 1);
-}
 
 /**
  * Each cluster's mean gradient map, filtered (mode `reference` or `bilateral`), reduced to
@@ -64,7 +60,7 @@ export function recordClusterWeights(
     { u32: channels },
     { u32: height },
     { u32: width },
-    { i32: bilateralRadius(bilateral) },
+    { i32: bilateralRadius(bilateral.d, bilateral.sigmaSpace) },
     { f32: sigmaColor },
     { f32: sigmaSpace },
   ]);
