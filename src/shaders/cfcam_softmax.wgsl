@@ -14,31 +14,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> alpha: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, ${WG}>;
-
-fn reduce_max(value: f32, lid: u32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = max(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-fn reduce_sum(value: f32, lid: u32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -63,7 +38,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     raw_weights[base + k] = w;
   }
-  high = reduce_max(high, lid);
+  high = reduce_max(lid, high);
   storageBarrier();
 
   var total = 0.0;
@@ -72,7 +47,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       total += exp(raw_weights[base + k] - high);
     }
   }
-  total = reduce_sum(total, lid);
+  total = reduce_sum(lid, total);
 
   for (var k = lid; k < c; k += ${WG}u) {
     var a = 0.0;

@@ -18,16 +18,6 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> state: array<ImageState>;
 @group(0) @binding(5) var<uniform> params: Params;
 
-var<workgroup> offsets: array<u32, ${WG}>;
-var<workgroup> total: u32;
-
-// numpy's _lerp: a + (b - a) * t, evaluated from the nearer end for t >= 0.5.
-fn lerp_numpy(a: f32, b: f32, t: f32) -> f32 {
-  if (t >= 0.5) {
-    return b - (b - a) * (1.0 - t);
-  }
-  return a + (b - a) * t;
-}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -51,19 +41,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var k = start; k < end; k++) {
     mine += select(0u, 1u, norms[base + k] < cut);
   }
-  offsets[lid] = mine;
-  workgroupBarrier();
-  if (lid == 0u) {
-    var running = 0u;
-    for (var t = 0u; t < ${WG}u; t++) {
-      let n = offsets[t];
-      offsets[t] = running;
-      running += n;
-    }
-    total = running;
-  }
-  workgroupBarrier();
-  var r = offsets[lid];
+  var r = exclusive_scan(lid, mine);
   for (var k = start; k < end; k++) {
     if (norms[base + k] < cut) {
       remaining_index[base + r] = k;
@@ -75,7 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
 
   if (lid == 0u) {
-    let m = total;
+    let m = scan_total;
     var s: ImageState;
     s.remaining = m;
     s.important = c - m;

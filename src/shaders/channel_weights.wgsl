@@ -1,6 +1,6 @@
 // Per-channel weights of the gradient CAM family, one workgroup per (image, channel):
 // the workgroup strides over the channel's H*W pixels (consecutive threads read consecutive
-// pixels) and reduces partial sums in workgroup memory.
+// pixels) and reduces partial sums with the shared workgroup reductions (lib/reduce.wgsl).
 //   GRADCAM:   w = mean(g)
 //   GRADCAMPP: s = sum(A); a = g^2 / (2 g^2 + s g^3 + 1e-6), a = 0 where g == 0;
 //              w = sum(ReLU(g) a)                        (needs s first: two reductions)
@@ -17,23 +17,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> weights: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-var<workgroup> part_a: array<f32, ${WG}>;
-var<workgroup> part_b: array<f32, ${WG}>;
-
-// Tree-reduce part_a and part_b; afterwards part_a[0] and part_b[0] hold the sums.
-// Every thread of the workgroup must call it (it contains barriers).
-fn reduce_pair(lid: u32, a: f32, b: f32) {
-  part_a[lid] = a;
-  part_b[lid] = b;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      part_a[lid] += part_a[lid + stride];
-      part_b[lid] += part_b[lid + stride];
-    }
-    workgroupBarrier();
-  }
-}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -52,9 +35,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var p = lid; p < n; p += ${WG}u) {
     sum_g += gradients[base + p];
   }
-  reduce_pair(lid, sum_g, 0.0);
+  let total_g = reduce_sum(lid, sum_g);
   if (lid == 0u) {
-    weights[channel] = part_a[0] / f32(n);
+    weights[channel] = total_g / f32(n);
   }
 #endif
 
@@ -63,10 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var p = lid; p < n; p += ${WG}u) {
     sum_act += activations[base + p];
   }
-  reduce_pair(lid, sum_act, 0.0);
-  let s = part_a[0];
-  // Everyone has read the total before part_a is reused below.
-  workgroupBarrier();
+  let s = reduce_sum(lid, sum_act);
   var sum_w = 0.0;
   for (var p = lid; p < n; p += ${WG}u) {
     let g = gradients[base + p];
@@ -77,9 +57,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       sum_w += max(g, 0.0) * alpha;
     }
   }
-  reduce_pair(lid, sum_w, 0.0);
+  let total_w = reduce_sum(lid, sum_w);
   if (lid == 0u) {
-    weights[channel] = part_a[0];
+    weights[channel] = total_w;
   }
 #endif
 
@@ -91,9 +71,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     sum_ga += gradients[base + p] * a;
     sum_act += a;
   }
-  reduce_pair(lid, sum_ga, sum_act);
+  let total_ga = reduce_sum(lid, sum_ga);
+  let total_act = reduce_sum(lid, sum_act);
   if (lid == 0u) {
-    weights[channel] = part_a[0] / (part_b[0] + 1e-7);
+    weights[channel] = total_ga / (total_act + 1e-7);
   }
 #endif
 }

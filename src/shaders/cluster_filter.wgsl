@@ -24,44 +24,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> cluster_weight: array<f32>;  // [B, C]
 @group(0) @binding(4) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, ${WG}>;
 var<workgroup> shared_clusters: u32;
-
-fn reduce_sum(value: f32, lid: u32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-fn reduce_min(value: f32, lid: u32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = min(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
-
-fn reduce_max(value: f32, lid: u32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = max(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&partial[0]);
-}
 
 // OpenCV's borderInterpolate for BORDER_REFLECT_101.
 fn reflect101(index: i32, len: i32) -> i32 {
@@ -102,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var p = lid; p < n; p += ${WG}u) {
     local += cluster_gradient[g + p];
   }
-  let mean = reduce_sum(local, lid) / f32(n);
+  let mean = reduce_sum(lid, local) / f32(n);
 
   let cy = f32(h) / 2.0;
   let cx = f32(w) / 2.0;
@@ -116,7 +79,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     scratch[g + p] = spatial * range;
     local += spatial * range;
   }
-  let norm = reduce_sum(local, lid) + 1e-6;
+  let norm = reduce_sum(lid, local) + 1e-6;
   storageBarrier();
   for (var p = lid; p < n; p += ${WG}u) {
     scratch[g + p] = scratch[g + p] / norm;
@@ -144,7 +107,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
     local += acc;
   }
-  let filtered_mean = reduce_sum(local, lid) / f32(n);
+  let filtered_mean = reduce_sum(lid, local) / f32(n);
 #else
   var low = 3.402823e38;
   var high = -3.402823e38;
@@ -155,9 +118,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     high = max(high, v);
     total += v;
   }
-  low = reduce_min(low, lid);
-  high = reduce_max(high, lid);
-  total = reduce_sum(total, lid);
+  low = reduce_min(lid, low);
+  high = reduce_max(lid, high);
+  total = reduce_sum(lid, total);
   var filtered_mean = total / f32(n);
   if (abs(high - low) >= 1.1920929e-7) {
     let scale_index = 4096.0 / (high - low);
@@ -191,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
       local += sum / wsum;
     }
-    filtered_mean = reduce_sum(local, lid) / f32(n);
+    filtered_mean = reduce_sum(lid, local) / f32(n);
   }
 #endif
   if (lid == 0u) {

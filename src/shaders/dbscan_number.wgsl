@@ -17,8 +17,6 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> filter_dispatch: array<atomic<u32>>;
 @group(0) @binding(8) var<uniform> params: Params;
 
-var<workgroup> offsets: array<u32, ${WG}>;
-var<workgroup> total_clusters: u32;
 var<workgroup> noise: atomic<u32>;
 
 @compute @workgroup_size(${WG})
@@ -38,19 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var i = start; i < end; i++) {
     mine += select(0u, 1u, core[base + i] == 1u && root[base + i] == i);
   }
-  offsets[lid] = mine;
-  workgroupBarrier();
-  if (lid == 0u) {
-    var running = 0u;
-    for (var t = 0u; t < ${WG}u; t++) {
-      let n = offsets[t];
-      offsets[t] = running;
-      running += n;
-    }
-    total_clusters = running;
-  }
-  workgroupBarrier();
-  var id = offsets[lid];
+  var id = exclusive_scan(lid, mine);
   for (var i = start; i < end; i++) {
     if (core[base + i] == 1u && root[base + i] == i) {
       cluster_of_root[base + i] = id;
@@ -71,8 +57,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   }
   workgroupBarrier();
   if (lid == 0u) {
-    state[b].clusters = total_clusters;
+    state[b].clusters = scan_total;
     state[b].noise = atomicLoad(&noise);
-    atomicMax(&filter_dispatch[0], total_clusters);
+    atomicMax(&filter_dispatch[0], scan_total);
   }
 }

@@ -13,7 +13,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> centred: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, ${WG}>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -29,15 +28,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var p = lid; p < n; p += ${WG}u) {
     sum += activations[base + p];
   }
-  partial[lid] = sum;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let mean = partial[0] / f32(n);
+  let mean = reduce_sum(lid, sum) / f32(n);
   for (var p = lid; p < n; p += ${WG}u) {
     centred[base + p] = activations[base + p] - mean;
   }

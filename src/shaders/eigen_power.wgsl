@@ -4,7 +4,8 @@
 // Each step is w = G v, then v = w / max_i |w_i|. Normalising by the largest magnitude
 // rather than the 2-norm keeps every intermediate bounded by |G| (no squares that could
 // overflow float32), and at convergence that maximum is the eigenvalue lambda_1.
-// The step count is fixed (a uniform), so every thread runs the same barriers.
+// At most `iterations` steps; the loop ends early once the vector stops moving (a uniform
+// decision, so every thread runs the same barriers).
 // Outputs: eigvec[b] = the eigenvector with unit 2-norm, eigval[b] = lambda_1 (0 when G = 0).
 //
 // v and w live in storage buffers (not workgroup memory) so n is not capped by the
@@ -22,7 +23,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> eigval: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-var<workgroup> partial: array<f32, ${WG}>;
 
 // A fixed pseudo-random start (PCG hash of the index) in [-1, 1). A constant start would be
 // orthogonal to the dominant eigenvector of X X^T: its columns are centred, so the all-ones
@@ -32,35 +32,6 @@ fn start_value(i: u32) -> f32 {
   h = ((h >> ((h >> 28u) + 4u)) ^ h) * 277803737u;
   h = (h >> 22u) ^ h;
   return f32(h >> 8u) / 8388608.0 - 1.0;
-}
-
-fn reduce_max(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] = max(partial[lid], partial[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  // Everyone has read the result before the next reduction overwrites partial.
-  workgroupBarrier();
-  return result;
-}
-
-fn reduce_sum(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let result = partial[0];
-  workgroupBarrier();
-  return result;
 }
 
 @compute @workgroup_size(${WG})
@@ -94,10 +65,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     // The reduction's barriers also guarantee every thread has finished reading eigvec.
     scale = reduce_max(lid, largest);
     let inv = select(0.0, 1.0 / scale, scale > 0.0);
+    var moved = 0.0;
     for (var i = lid; i < n; i += ${WG}u) {
-      eigvec[v0 + i] = work[v0 + i] * inv;
+      let next = work[v0 + i] * inv;
+      moved = max(moved, abs(next - eigvec[v0 + i]));
+      eigvec[v0 + i] = next;
     }
     storageBarrier();
+    // Converged: entries are at most 1 in magnitude, so no entry moving by more than 1e-7
+    // is float32's resolution. The result is uniform, so every thread leaves together.
+    if (reduce_max(lid, moved) <= 1e-7) {
+      break;
+    }
   }
 
   // Rescale to unit 2-norm; entries are at most 1 in magnitude here, so squares are safe.

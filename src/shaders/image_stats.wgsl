@@ -1,5 +1,5 @@
 // Per-image minimum and maximum of a [B, n] array: one workgroup per image, a strided
-// scan then a tree reduction in workgroup memory. Output: stats[2b] = min, stats[2b+1] = max.
+// scan then the shared workgroup reductions (lib/reduce.wgsl). Output: stats[2b] = min, stats[2b+1] = max.
 struct Params {
   n: u32,
 }
@@ -8,8 +8,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-var<workgroup> lows: array<f32, ${WG}>;
-var<workgroup> highs: array<f32, ${WG}>;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -21,18 +19,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     lo = min(lo, v);
     hi = max(hi, v);
   }
-  lows[lid] = lo;
-  highs[lid] = hi;
-  workgroupBarrier();
-  for (var stride = ${WG}u / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) {
-      lows[lid] = min(lows[lid], lows[lid + stride]);
-      highs[lid] = max(highs[lid], highs[lid + stride]);
-    }
-    workgroupBarrier();
-  }
+  lo = reduce_min(lid, lo);
+  hi = reduce_max(lid, hi);
   if (lid == 0u) {
-    stats[2u * wid.x] = lows[0];
-    stats[2u * wid.x + 1u] = highs[0];
+    stats[2u * wid.x] = lo;
+    stats[2u * wid.x + 1u] = hi;
   }
 }

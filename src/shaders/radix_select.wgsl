@@ -12,13 +12,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> state: array<ImageState>;
 @group(0) @binding(2) var<uniform> params: Params;
 
-fn lerp_numpy(a: f32, b: f32, t: f32) -> f32 {
-  if (t >= 0.5) {
-    return b - (b - a) * (1.0 - t);
-  }
-  return a + (b - a) * t;
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let b = params.batch_offset + wid.x;

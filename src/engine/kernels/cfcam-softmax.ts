@@ -1,11 +1,12 @@
 import source from '../../shaders/cfcam_softmax.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 256;
 const kernel: KernelDef = {
   name: 'cfcam_softmax',
-  source,
+  source: withLibraries(source, 'reduce'),
   bindings: ['read', 'read', 'read', 'write', 'write', 'uniform'],
 };
 

@@ -1,12 +1,13 @@
 import source from '../../shaders/cfcam_split.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../gpu/recorder.js';
-import { IMAGE_STATE_BYTES, withImageState } from './cfcam-state.js';
+import { IMAGE_STATE_BYTES } from './cfcam-state.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 256;
 const kernel: KernelDef = {
   name: 'cfcam_split',
-  source: withImageState(source),
+  source: withLibraries(source, 'imageState', 'scan'),
   bindings: ['read', 'read', 'write', 'write', 'write', 'uniform'],
 };
 

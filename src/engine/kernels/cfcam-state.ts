@@ -1,6 +1,4 @@
-import stateSource from '../../shaders/cfcam_state.wgsl?raw';
-
-/** Bytes of one image's ImageState (src/shaders/cfcam_state.wgsl): 16 four-byte words. */
+/** Bytes of one image's ImageState (src/shaders/lib/cfcam_state.wgsl): 16 four-byte words. */
 export const IMAGE_STATE_BYTES = 64;
 
 /** Word offsets inside ImageState, for decoding a readback. */
@@ -12,9 +10,8 @@ export const STATE_FIELDS = {
   minSamples: 4,
   clusters: 5,
   noise: 6,
+  epsFrac: 7,
+  selectPrefix: 8,
+  selectRank: 10,
+  radius: 12,
 } as const;
-
-/** Prepend the shared ImageState declaration to a CF-CAM kernel's source. */
-export function withImageState(source: string): string {
-  return `${stateSource}\n${source}`;
-}

@@ -3,7 +3,7 @@ import filterSource from '../../shaders/cluster_filter.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 import type { BilateralParams, CfcamMode } from '../types.js';
-import { withImageState } from './cfcam-state.js';
+import { withLibraries } from './wgsl-library.js';
 // One definition of OpenCV's radius rule (cvRound rounds halves to even) for both backends.
 import { bilateralRadius } from '../reference/filters.js';
 
@@ -11,12 +11,12 @@ const WG = 64;
 const FILTER_WG = 64;
 const meanKernel: KernelDef = {
   name: 'cluster_mean',
-  source: withImageState(meanSource),
+  source: withLibraries(meanSource, 'imageState'),
   bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
 };
 const filterKernel: KernelDef = {
   name: 'cluster_filter',
-  source: withImageState(filterSource),
+  source: withLibraries(filterSource, 'imageState', 'reduce'),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
 

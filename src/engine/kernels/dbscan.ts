@@ -4,7 +4,7 @@ import resolveSource from '../../shaders/dbscan_resolve.wgsl?raw';
 import numberSource from '../../shaders/dbscan_number.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../gpu/recorder.js';
-import { withImageState } from './cfcam-state.js';
+import { withLibraries } from './wgsl-library.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
@@ -12,22 +12,22 @@ const WG = 64;
 const SPAN = 16;
 const coreKernel: KernelDef = {
   name: 'dbscan_core',
-  source: withImageState(coreSource),
+  source: withLibraries(coreSource, 'imageState'),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
 const unionKernel: KernelDef = {
   name: 'dbscan_union',
-  source: withImageState(unionSource),
+  source: withLibraries(unionSource, 'imageState'),
   bindings: ['read', 'read', 'read', 'write', 'uniform'],
 };
 const resolveKernel: KernelDef = {
   name: 'dbscan_resolve',
-  source: withImageState(resolveSource),
+  source: withLibraries(resolveSource, 'imageState'),
   bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
 };
 const numberKernel: KernelDef = {
   name: 'dbscan_number',
-  source: withImageState(numberSource),
+  source: withLibraries(numberSource, 'imageState', 'scan'),
   bindings: ['write', 'read', 'read', 'read', 'write', 'write', 'write', 'write', 'uniform'],
 };
 

@@ -1,9 +1,10 @@
 import source from '../../shaders/eigen_center.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 64;
-const kernel: KernelDef = { name: 'eigen_center', source, bindings: ['read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'eigen_center', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'uniform'] };
 
 /** Activations minus each channel's spatial mean, into a new [batch, channels, pixels] buffer. */
 export function recordEigenCenter(

@@ -1,9 +1,10 @@
 import source from '../../shaders/eigen_power.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type Recorder, type StagePass } from '../gpu/recorder.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'eigen_power', source, bindings: ['read', 'write', 'write', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'eigen_power', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'write', 'write', 'uniform'] };
 
 /**
  * Dominant eigenpair of each [n, n] Gram matrix by `iterations` power-iteration steps:

@@ -1,9 +1,10 @@
 import source from '../../shaders/image_stats.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../gpu/recorder.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'image_stats', source, bindings: ['read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'image_stats', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'uniform'] };
 
 /** Per-image (min, max) of `values` [batch, n] into a new [batch, 2] buffer. */
 export function recordImageStats(rec: Recorder, pass: StagePass, values: GPUBuffer, batch: number, n: number): GPUBuffer {

@@ -1,14 +1,14 @@
 import source from '../../shaders/pairwise_distance.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
-import { withImageState } from './cfcam-state.js';
+import { withLibraries } from './wgsl-library.js';
 
 const WG = 64;
 /** Columns per thread: A_i is loaded once for this many pairs. */
 const SPAN = 4;
 const kernel: KernelDef = {
   name: 'pairwise_distance',
-  source: withImageState(source),
+  source: withLibraries(source, 'imageState'),
   bindings: ['read', 'read', 'read', 'write', 'uniform'],
 };
 

@@ -2,7 +2,7 @@ import histogramSource from '../../shaders/radix_histogram.wgsl?raw';
 import selectSource from '../../shaders/radix_select.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../gpu/recorder.js';
-import { withImageState } from './cfcam-state.js';
+import { withLibraries } from './wgsl-library.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
@@ -10,12 +10,12 @@ const WG = 64;
 const SPAN = 32;
 const histogramKernel: KernelDef = {
   name: 'radix_histogram',
-  source: withImageState(histogramSource),
+  source: withLibraries(histogramSource, 'imageState'),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 const selectKernel: KernelDef = {
   name: 'radix_select',
-  source: withImageState(selectSource),
+  source: withLibraries(selectSource, 'imageState'),
   bindings: ['write', 'write', 'uniform'],
 };
 

@@ -9,11 +9,10 @@ import type { EncodedCam, GpuCamInputs } from './index.js';
 import { recordGradCamPostprocess } from './postprocess.js';
 
 /**
- * Power-iteration steps when options.eigenIterations is not given. The error in the
- * eigenvector shrinks like (lambda2 / lambda1)^steps; the golden cases' worst eigenvalue
- * ratio is about 0.946 (about 290 steps to 1e-7), and real layers can be closer, so the
- * default leaves a wide margin: a step is one n x n matrix-vector product (n = min(C, HW)),
- * cheap next to building the Gram matrix.
+ * Upper bound on power-iteration steps when options.eigenIterations is not given; the kernel
+ * stops earlier once the eigenvector stops moving (typically tens of steps). The error shrinks
+ * like (lambda2 / lambda1)^steps: the golden cases' worst ratio, about 0.946, needs about 290
+ * steps to reach float32 resolution, and real layers can be closer, so the cap leaves margin.
  */
 export const DEFAULT_EIGEN_ITERATIONS = 1000;
 

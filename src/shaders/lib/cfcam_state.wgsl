@@ -20,3 +20,11 @@ struct ImageState {
 }
 
 const NONE: u32 = 0xffffffffu;
+
+// numpy's _lerp: a + (b - a) * t, evaluated from the nearer end for t >= 0.5.
+fn lerp_numpy(a: f32, b: f32, t: f32) -> f32 {
+  if (t >= 0.5) {
+    return b - (b - a) * (1.0 - t);
+  }
+  return a + (b - a) * t;
+}
