@@ -11,26 +11,10 @@ import { testEngine } from './helpers/gpu';
 import { createCamEngine } from '../src/engine/engine';
 import { computeCamCpu } from '../src/engine/reference/index';
 import type { CamInput, CamOptions, CamResult } from '../src/engine/types';
+import { gaussian, prng } from './helpers/random';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
 
 function shuffle<T>(items: T[], rand: () => number): T[] {
   const out = items.slice();

@@ -18,6 +18,7 @@ import { recordEpsPercentile } from '../src/engine/kernels/radix-select';
 import { allocateDbscanBuffers, recordDbscan } from '../src/engine/kernels/dbscan';
 import { dbscan } from '../src/engine/reference/dbscan';
 import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 } from '../src/engine/reference/cfcam';
+import { gaussian, prng } from './helpers/random';
 
 const f32 = Math.fround;
 /** Word offset of ImageState.radius (src/shaders/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
@@ -26,23 +27,6 @@ const STATE_WORDS = IMAGE_STATE_BYTES / 4;
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gaussian(rand: () => number): number {
-  const u = Math.max(rand(), 1e-12);
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
-}
 
 function randInt(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo + 1));

@@ -31,18 +31,7 @@ import {
 } from '../src/engine/reference/percentile';
 import { resizeBilinear } from '../src/engine/reference/resize';
 import { CAM_METHODS, type CamInput } from '../src/engine/types';
-
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './helpers/random';
 
 function randomArray(n: number, random: () => number, f: (r: number) => number = (r) => r): Float32Array {
   const out = new Float32Array(n);
