@@ -13,7 +13,7 @@ import { recordRankSort } from '../src/engine/kernels/rank-sort';
 import { recordChannelNorms } from '../src/engine/kernels/channel-norms';
 import { recordCfcamSplit } from '../src/engine/kernels/cfcam-split';
 import { IMAGE_STATE_BYTES, STATE_FIELDS } from '../src/engine/kernels/cfcam-state';
-import { recordPairwiseDistances } from '../src/engine/kernels/pairwise-distance';
+import { recordGatherRemaining, recordPairwiseDistances } from '../src/engine/kernels/pairwise-distance';
 import { recordEpsPercentile } from '../src/engine/kernels/radix-select';
 import { allocateDbscanBuffers, recordDbscan } from '../src/engine/kernels/dbscan';
 import { dbscan } from '../src/engine/reference/dbscan';
@@ -218,7 +218,8 @@ async function runPipeline(
       distances = dist;
       const histogram = rec.zeroed(batch * 512 * 4, 'histogram');
       rec.stage('distances', (pass) => {
-        recordPairwiseDistances(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state, distances: dist }, { channels: C, pixels: P }, chunk);
+        const columns = recordGatherRemaining(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state }, { batch, channels: C, pixels: P });
+        recordPairwiseDistances(rec, pass, { columns, state: split.state, distances: dist }, { channels: C, pixels: P }, chunk);
       });
       rec.stage('eps', (pass) => {
         recordEpsPercentile(rec, pass, { distances: dist, state: split.state, histogram }, C, chunk);

@@ -50,21 +50,22 @@ fn unite(base: u32, a: u32, b: u32) {
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // Thread (row i, segment of ${SPAN} columns j > i): only the upper triangle is visited.
+  // Thread (column j, segment of ${SPAN} rows i < j): only the upper triangle is visited, and
+  // neighbouring threads read neighbouring columns (consecutive addresses).
   let c = params.channels;
   let b = params.batch_offset + wid.z;
   let m = state[b].remaining;
-  let i = wid.y;
-  let j_start = max((wid.x * ${WG}u + lid) * ${SPAN}u, i + 1u);
-  let j_end = min((wid.x * ${WG}u + lid + 1u) * ${SPAN}u, m);
+  let j = wid.x * ${WG}u + lid;
+  let i_start = wid.y * ${SPAN}u;
+  let i_end = min(i_start + ${SPAN}u, j);
   let base = b * c;
-  if (i >= m || j_start >= j_end || core[base + i] == 0u) {
+  if (j >= m || i_start >= i_end || core[base + j] == 0u) {
     return;
   }
   let radius = state[b].radius;
-  let row = wid.z * c * c + i * c;
-  for (var j = j_start; j < j_end; j++) {
-    if (core[base + j] == 1u && distances[row + j] <= radius) {
+  let plane = wid.z * c * c;
+  for (var i = i_start; i < i_end; i++) {
+    if (core[base + i] == 1u && distances[plane + i * c + j] <= radius) {
       unite(base, i, j);
     }
   }

@@ -2,9 +2,10 @@
 // image. Distances are non-negative floats, whose bit patterns sort like the values, so the
 // k-th smallest is found 8 bits at a time from the top. This pass counts, for each of the two
 // sought ranks, the values whose already-fixed high bits equal that rank's prefix, by their
-// next 8 bits. Thread (row i, segment of ${SPAN} columns) keeps a running count while the digit
-// repeats and adds it to the global histogram when the digit changes: distances in one bucket
-// are common, so this needs few atomics and no workgroup memory or barriers.
+// next 8 bits. Thread (column j, segment of ${SPAN} rows i < j) walks down its column, keeping a
+// running count while the digit repeats and adding it to the global histogram when the digit
+// changes: distances in one bucket are common, so this needs few atomics and no workgroup
+// memory or barriers. Neighbouring threads take neighbouring columns: consecutive addresses.
 struct Params {
   channels: u32,
   shift: u32,          // 24, 16, 8, 0
@@ -21,10 +22,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let c = params.channels;
   let b = params.batch_offset + wid.z;
   let m = state[b].remaining;
-  let i = wid.y;
-  let j_start = max((wid.x * ${WG}u + lid) * ${SPAN}u, i + 1u);
-  let j_end = min((wid.x * ${WG}u + lid + 1u) * ${SPAN}u, m);
-  if (i >= m || j_start >= j_end) {
+  let j = wid.x * ${WG}u + lid;
+  let i_start = wid.y * ${SPAN}u;
+  let i_end = min(i_start + ${SPAN}u, j);
+  if (j >= m || i_start >= i_end) {
     return;
   }
   let shift = params.shift;
@@ -33,28 +34,45 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   if (shift < 24u) {
     mask = ~((1u << (shift + 8u)) - 1u);
   }
-  let hist = wid.z * 512u;
-  for (var which = 0u; which < 2u; which++) {
-    let prefix = state[b].select_prefix[which];
-    var run_digit = NONE;
-    var run_count = 0u;
-    for (var j = j_start; j < j_end; j++) {
-      let bits = bitcast<u32>(distances[wid.z * c * c + i * c + j]);
-      if ((bits & mask) != prefix) {
-        continue;
-      }
-      let digit = (bits >> shift) & 255u;
-      if (digit != run_digit) {
-        if (run_count > 0u) {
-          atomicAdd(&histogram[hist + which * 256u + run_digit], run_count);
+  let hist0 = wid.z * 512u;
+  let hist1 = hist0 + 256u;
+  let prefix0 = state[b].select_prefix[0];
+  let prefix1 = state[b].select_prefix[1];
+  // One run per sought rank, kept in plain variables (indexing a private array by a loop
+  // variable is slow on some implementations).
+  var digit0 = NONE;
+  var count0 = 0u;
+  var digit1 = NONE;
+  var count1 = 0u;
+  for (var i = i_start; i < i_end; i++) {
+    let bits = bitcast<u32>(distances[wid.z * c * c + i * c + j]);
+    let high = bits & mask;
+    let digit = (bits >> shift) & 255u;
+    if (high == prefix0) {
+      if (digit != digit0) {
+        if (count0 > 0u) {
+          atomicAdd(&histogram[hist0 + digit0], count0);
         }
-        run_digit = digit;
-        run_count = 0u;
+        digit0 = digit;
+        count0 = 0u;
       }
-      run_count++;
+      count0++;
     }
-    if (run_count > 0u) {
-      atomicAdd(&histogram[hist + which * 256u + run_digit], run_count);
+    if (high == prefix1) {
+      if (digit != digit1) {
+        if (count1 > 0u) {
+          atomicAdd(&histogram[hist1 + digit1], count1);
+        }
+        digit1 = digit;
+        count1 = 0u;
+      }
+      count1++;
     }
+  }
+  if (count0 > 0u) {
+    atomicAdd(&histogram[hist0 + digit0], count0);
+  }
+  if (count1 > 0u) {
+    atomicAdd(&histogram[hist1 + digit1], count1);
   }
 }

@@ -8,7 +8,7 @@ import { withLibraries } from './wgsl-library.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
-/** Columns per union thread. */
+/** Rows per union thread (down one column). */
 const SPAN = 16;
 const coreKernel: KernelDef = {
   name: 'dbscan_core',
@@ -72,7 +72,7 @@ export function recordDbscan(
   const perChannel: [number, number, number] = [Math.ceil(channels / WG), 1, chunk.count];
   const { distances, state } = inputs;
   rec.dispatch(pass, coreKernel, { WG }, [distances, state, scratch.core, scratch.parent, params], perChannel);
-  rec.dispatch(pass, unionKernel, { WG, SPAN }, [distances, state, scratch.core, scratch.parent, params], [Math.ceil(channels / (WG * SPAN)), channels, chunk.count]);
+  rec.dispatch(pass, unionKernel, { WG, SPAN }, [distances, state, scratch.core, scratch.parent, params], [Math.ceil(channels / WG), Math.ceil(channels / SPAN), chunk.count]);
   rec.dispatch(pass, resolveKernel, { WG }, [distances, state, scratch.core, scratch.parent, scratch.root, params], perChannel);
   rec.dispatch(
     pass,

@@ -6,7 +6,7 @@ import { withLibraries } from './wgsl-library.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
-/** Columns per thread; runs of equal digits within them cost one atomic. */
+/** Rows per thread (down one column); runs of equal digits within them cost one atomic. */
 const SPAN = 32;
 const histogramKernel: KernelDef = {
   name: 'radix_histogram',
@@ -30,10 +30,10 @@ export function recordEpsPercentile(
   channels: number,
   chunk: ImageChunk,
 ): void {
-  const rowSegments = Math.ceil(channels / (WG * SPAN));
+  const grid: [number, number, number] = [Math.ceil(channels / WG), Math.ceil(channels / SPAN), chunk.count];
   for (const shift of [24, 16, 8, 0]) {
     const params = rec.uniform([{ u32: channels }, { u32: shift }, { u32: chunk.offset }]);
-    rec.dispatch(pass, histogramKernel, { WG, SPAN }, [inputs.distances, inputs.state, inputs.histogram, params], [rowSegments, channels, chunk.count]);
+    rec.dispatch(pass, histogramKernel, { WG, SPAN }, [inputs.distances, inputs.state, inputs.histogram, params], grid);
     rec.dispatch(pass, selectKernel, {}, [inputs.histogram, inputs.state, params], [chunk.count]);
   }
 }

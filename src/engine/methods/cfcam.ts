@@ -4,7 +4,7 @@ import { IMAGE_STATE_BYTES, STATE_FIELDS } from '../kernels/cfcam-state.js';
 import { recordChannelNorms } from '../kernels/channel-norms.js';
 import { recordRankSort } from '../kernels/rank-sort.js';
 import { recordCfcamSplit } from '../kernels/cfcam-split.js';
-import { recordPairwiseDistances, type ImageChunk } from '../kernels/pairwise-distance.js';
+import { recordGatherRemaining, recordPairwiseDistances, type ImageChunk } from '../kernels/pairwise-distance.js';
 import { recordEpsPercentile } from '../kernels/radix-select.js';
 import { allocateDbscanBuffers, recordDbscan } from '../kernels/dbscan.js';
 import { recordClusterWeights } from '../kernels/cluster-filter.js';
@@ -67,13 +67,17 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
     split = recordCfcamSplit(rec, pass, norms, sorted, batch, channels);
   });
 
+  let columns!: GPUBuffer;
+  rec.stage('distances', (pass) => {
+    columns = recordGatherRemaining(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state }, { batch, channels, pixels });
+  });
   const distances = rec.storage(chunkSize * channels * channels * 4, 'pairwise distances');
   const histogram = rec.zeroed(chunkSize * 512 * 4, 'radix histogram');
   const dbscan = allocateDbscanBuffers(rec, batch, channels);
   for (let offset = 0; offset < batch; offset += chunkSize) {
     const chunk: ImageChunk = { offset, count: Math.min(chunkSize, batch - offset) };
     rec.stage('distances', (pass) => {
-      recordPairwiseDistances(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state, distances }, { channels, pixels }, chunk);
+      recordPairwiseDistances(rec, pass, { columns, state: split.state, distances }, { channels, pixels }, chunk);
     });
     rec.stage('eps percentile', (pass) => {
       recordEpsPercentile(rec, pass, { distances, state: split.state, histogram }, channels, chunk);
