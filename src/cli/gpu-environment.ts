@@ -6,7 +6,7 @@
  * only way to use it is to run the same command again in a child process whose environment
  * points at it. WEBGPU_CAM_REEXEC marks that child so it never restarts itself again.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,22 @@ function vulkanDriverRegistered(env: NodeJS.ProcessEnv): boolean {
   });
 }
 
+/**
+ * Whether Dawn finds an adapter with the registered drivers, asked in a child process whose
+ * output is discarded: registered drivers without their hardware (Mesa's Intel and Radeon
+ * drivers on a server) or ones Dawn rejects (Mesa's lavapipe) make Dawn print multi-line
+ * warnings, which must not reach the user when SwiftShader is there to fall back on.
+ */
+function adapterProbeSucceeds(): boolean {
+  const dawn = import.meta.resolve('webgpu');
+  const probe = `import { create } from ${JSON.stringify(dawn)};
+const gpu = create([]);
+const adapter = await gpu.requestAdapter();
+process.exit(adapter ? 0 : 3);`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { stdio: 'ignore', timeout: 30_000 });
+  return result.status === 0;
+}
+
 /** Run this same command again with `extraEnv`; resolves once the child has exited. */
 function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
   return new Promise((resolve, reject) => {
@@ -86,7 +102,7 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   const env = process.env;
   const swiftshader = swiftshaderEnvironment(env);
   const mayRestart = swiftshader !== null && !env[REEXEC_VAR];
-  if (mayRestart && !vulkanDriverRegistered(env)) throw await rerun(swiftshader);
+  if (mayRestart && !(vulkanDriverRegistered(env) && adapterProbeSucceeds())) throw await rerun(swiftshader);
 
   const gpu = await nodeGpu();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });

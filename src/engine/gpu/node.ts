@@ -33,5 +33,7 @@ export async function nodeGpu(): Promise<GPU> {
 export function swiftshaderEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> | null {
   if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || !existsSync(SWIFTSHADER_ICD)) return null;
   const libraryPath = [CHROMIUM_DIR, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-  return { VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: libraryPath };
+  // NODEVICE_SELECT: Mesa's implicit device-select layer (installed with Mesa's Vulkan drivers)
+  // would otherwise load too and print errors about a missing display session.
+  return { VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: libraryPath, NODEVICE_SELECT: '1' };
 }

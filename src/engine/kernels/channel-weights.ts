@@ -1,15 +1,13 @@
 import source from '../../shaders/channel_weights.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
-import { withLibraries } from './wgsl-library.js';
 
 /** Methods whose map is sum_k w_k A_k with one weight per channel from the gradients. */
 export type ChannelWeightMethod = 'gradcam' | 'gradcampp' | 'xgradcam';
 
-// Layer maps are small (7x7 .. 56x56): 64 threads per channel keeps most of them busy
-// while the B*C workgroups fill the device.
+// One thread per (image, channel).
 const WG = 64;
-const kernel: KernelDef = { name: 'channel_weights', source: withLibraries(source, 'reduce'), bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'channel_weights', source, bindings: ['read', 'read', 'write', 'uniform'] };
 
 /** Per-(image, channel) weights of `method` into a new [batch, channels] buffer. */
 export function recordChannelWeights(
@@ -29,6 +27,6 @@ export function recordChannelWeights(
     GRADCAMPP: method === 'gradcampp',
     XGRADCAM: method === 'xgradcam',
   };
-  rec.dispatch(pass, kernel, defines, [activations, gradients, weights, params], workgroupGrid(total));
+  rec.dispatch(pass, kernel, defines, [activations, gradients, weights, params], workgroupGrid(Math.ceil(total / WG)));
   return weights;
 }
