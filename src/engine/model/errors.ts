@@ -1,0 +1,26 @@
+/** Typed errors of the ONNX model tooling (gradient-graph builder, candidate listing). */
+import { CamError } from '../errors.js';
+
+/** The bytes are not an ONNX model this tooling can read. */
+export class ModelFormatError extends CamError {}
+
+/** The requested target tensor is not a node output of the model (or does not reach the logits). */
+export class UnknownLayerError extends CamError {}
+
+/** An op on the path from the target to the logits has no backward rule. */
+export class UnsupportedOpError extends CamError {
+  constructor(
+    readonly opType: string,
+    readonly nodeName: string,
+    detail = '',
+  ) {
+    super(
+      `unsupported op ${opType} (node '${nodeName}') on the path from the target layer to the logits` +
+        (detail ? `: ${detail}` : '') +
+        '; pick a deeper target layer or a model without this op',
+    );
+  }
+}
+
+/** A file is not a PNG or JPEG image, or it is damaged. */
+export class ImageFormatError extends CamError {}

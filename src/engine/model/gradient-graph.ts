@@ -1,0 +1,154 @@
+/**
+ * The gradient-graph builder. ONNX Runtime Web has no autograd, so the backward pass of the
+ * subgraph from a target layer to the logits is written into the model itself: one forward run
+ * of the rewritten model returns the logits, the target's activations and
+ * d logit[class] / d activations, the class being a new input.
+ *
+ * Gradients are seeded with the one-hot of the class at the logits, pushed through the nodes of
+ * the path in reverse topological order by the per-op rules in backward/, and summed where a
+ * tensor feeds several consumers (residual connections, squeeze-excite, dense concatenation).
+ */
+import { DataType, decodeModel, encodeModel, makeNode, makeValueInfo, opsetVersion, type NodeProto } from './onnx-io.js';
+import { ModelFormatError, UnknownLayerError, UnsupportedOpError } from './errors.js';
+import { inferShapes } from './shapes.js';
+import { ancestorsOf, differentiableDescendants, isDifferentiableInput } from './graph-paths.js';
+import { BACKWARD_RULES } from './backward/index.js';
+import { GraphBuilder, unsupported, type BackwardContext } from './backward/context.js';
+import type { GradientModel, GradientModelOptions } from './types.js';
+
+/** ScatterElements with reduction (MaxPool backward) needs opset 16; the rules need >= 13. */
+const MIN_OPSET = 13;
+const OUTPUT_OPSET = 16;
+
+export function buildGradientModel(bytes: Uint8Array, options: GradientModelOptions): GradientModel {
+  const model = decodeModel(bytes);
+  const graph = model.graph!;
+  const opset = opsetVersion(model);
+  if (opset < MIN_OPSET) throw new ModelFormatError(`model uses ONNX opset ${opset}; re-export it with opset ${MIN_OPSET} or newer`);
+  const info = inferShapes(graph);
+  const nodes = graph.node!;
+
+  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
+  const imageInput = (graph.input ?? []).find((i) => !initializers.has(i.name));
+  if (!imageInput) throw new ModelFormatError('model has no input (all inputs are initializers)');
+  const outputNames = (graph.output ?? []).map((o) => o.name!);
+  const logits = options.logits ?? outputNames[0];
+  if (!outputNames.includes(logits)) {
+    throw new UnknownLayerError(`logits '${logits}' is not a graph output; outputs are: ${outputNames.join(', ')}`);
+  }
+  const logitsShape = info.shapes.get(logits);
+  if (!logitsShape || logitsShape.length !== 2) {
+    throw new ModelFormatError(`logits '${logits}' must have a static shape [N, K] (got ${logitsShape ? `[${logitsShape}]` : 'unknown'})`);
+  }
+  const [batch, numClasses] = logitsShape;
+
+  const target = options.target;
+  const produced = new Set(nodes.flatMap((n) => n.output ?? []));
+  if (!produced.has(target)) {
+    throw new UnknownLayerError(`no layer named '${target}' in the model; list the candidates with listCandidateLayers()`);
+  }
+  const toLogits = ancestorsOf(graph, logits);
+  const fromTarget = differentiableDescendants(graph, target);
+  if (!toLogits.has(target) || !fromTarget.has(logits)) {
+    throw new UnknownLayerError(`layer '${target}' does not lead to the logits '${logits}'; list the candidates with listCandidateLayers()`);
+  }
+  const onPath = (name: string) => fromTarget.has(name) && toLogits.has(name);
+  const pathNodes = nodes.filter((n) => (n.output ?? []).some(onPath) && (n.input ?? []).some((x, i) => onPath(x) && isDifferentiableInput(n.opType!, i)));
+  // Report an unsupported op before building anything.
+  for (const n of pathNodes) {
+    if (!BACKWARD_RULES[n.opType!]) throw new UnsupportedOpError(n.opType!, n.name || n.output![0]);
+  }
+
+  const b = new GraphBuilder(info, uniquePrefix(nodes, graph.initializer?.map((t) => t.name!) ?? []));
+  const classInputName = options.classInput === 'onehot' ? 'class_onehot' : 'class_index';
+  let seed: string;
+  if (options.classInput === 'onehot') {
+    seed = classInputName;
+  } else {
+    seed = b.op1('OneHot', [classInputName, b.constInt64([numClasses], []), b.constFloat([0, 1], [2])], { axis: -1 });
+  }
+
+  const grads = new Map<string, string[]>([[logits, [seed]]]);
+  const gradientOf = (name: string): string | null => {
+    const list = grads.get(name);
+    if (!list || list.length === 0) return null;
+    if (list.length > 1) grads.set(name, [b.op1('Sum', list)]);
+    return grads.get(name)![0];
+  };
+
+  for (let k = pathNodes.length - 1; k >= 0; k--) {
+    const node = pathNodes[k];
+    const dY = node.output!.map((o) => (onPath(o) ? gradientOf(o) : null));
+    if (dY.every((g) => g === null)) continue;
+    const needs = node.input!.map((x, i) => !!x && onPath(x) && isDifferentiableInput(node.opType!, i));
+    const ctx: BackwardContext = {
+      b,
+      node,
+      needs,
+      shape: (name) => info.shapes.get(name) ?? unsupported(ctx, `shape of '${name}' is not static`),
+      constant: (name) => info.consts.get(name)?.values,
+    };
+    const dX = BACKWARD_RULES[node.opType!](ctx, dY);
+    dX.forEach((g, i) => {
+      if (g && needs[i]) grads.set(node.input![i], [...(grads.get(node.input![i]) ?? []), g]);
+    });
+  }
+  const gradient = gradientOf(target);
+  if (!gradient) throw new UnknownLayerError(`layer '${target}' gets no gradient from the logits '${logits}'`);
+
+  const taken = new Set([...produced, ...(graph.input ?? []).map((i) => i.name!)]);
+  const free = (name: string) => (taken.has(name) ? b.fresh(name) : name);
+  const outputs = { logits, activations: free('activations'), gradients: free('gradients') };
+  const activationsShape = info.shapes.get(target);
+  if (!activationsShape) throw new ModelFormatError(`shape of layer '${target}' could not be inferred`);
+
+  // The target is renamed to `activations` (not copied by an Identity): ORT's graph optimizer
+  // (1.30, Pad fusion next to an Identity-fed graph output) otherwise loses track of the tensor.
+  const tail: NodeProto[] = [];
+  if (outputNames.includes(target)) tail.push(makeNode('Identity', [target], [outputs.activations], b.fresh('activations_out')));
+  else renameTensor([...nodes, ...b.nodes], target, outputs.activations);
+  const gradProducer = b.nodes.find((n) => n.output!.includes(gradient));
+  if (gradProducer) renameTensor(b.nodes, gradient, outputs.gradients);
+  else tail.push(makeNode('Identity', [gradient], [outputs.gradients], b.fresh('gradients_out')));
+  graph.node = [...nodes, ...b.nodes, ...tail];
+  graph.initializer = [...(graph.initializer ?? []), ...b.initializers];
+  graph.input = [
+    ...(graph.input ?? []),
+    options.classInput === 'onehot'
+      ? makeValueInfo(classInputName, DataType.FLOAT, [batch, numClasses])
+      : makeValueInfo(classInputName, DataType.INT64, [batch]),
+  ];
+  graph.output = [
+    ...(graph.output ?? []),
+    makeValueInfo(outputs.activations, DataType.FLOAT, activationsShape),
+    makeValueInfo(outputs.gradients, DataType.FLOAT, activationsShape),
+  ];
+  if (opset < OUTPUT_OPSET) {
+    for (const o of model.opsetImport ?? []) if (!o.domain || o.domain === 'ai.onnx') o.version = OUTPUT_OPSET;
+  }
+
+  return {
+    bytes: encodeModel(model),
+    inputName: imageInput.name!,
+    inputShape: info.shapes.get(imageInput.name!) ?? [],
+    classInputName,
+    numClasses,
+    activationsShape: [...activationsShape],
+    outputs,
+  };
+}
+
+function renameTensor(nodes: NodeProto[], from: string, to: string): void {
+  for (const n of nodes) {
+    n.input = (n.input ?? []).map((x) => (x === from ? to : x));
+    n.output = (n.output ?? []).map((x) => (x === from ? to : x));
+  }
+}
+
+/** A name prefix no existing tensor or node uses, so added names never collide. */
+function uniquePrefix(nodes: NodeProto[], extra: string[]): string {
+  const names = [...extra, ...nodes.flatMap((n) => [...(n.input ?? []), ...(n.output ?? []), n.name ?? ''])];
+  let prefix = '/cam_grad/';
+  for (let k = 0; names.some((n) => n.startsWith(prefix)); k++) prefix = `/cam_grad${k}/`;
+  return prefix;
+}

@@ -1,0 +1,41 @@
+/**
+ * Contracts between the gradient-graph builder (gradient-graph.ts), the ONNX Runtime session
+ * wrapper (session.ts) and the `explain` pipeline.
+ */
+
+/** A layer whose activations can be explained: a 4-D node output, e.g. of Conv/Relu/Add/Concat. */
+export interface CandidateLayer {
+  /** The tensor name (node output) to pass as `target`. */
+  name: string;
+  /** The op that produces it. */
+  op: string;
+  /** Static shape [N, C, H, W] (N may be the model's batch size, usually 1). */
+  shape: number[];
+  /** Longest path length from the model input; candidates are listed deepest first. */
+  depth: number;
+}
+
+export interface GradientModelOptions {
+  /** Tensor (node output) name of the target layer. */
+  target: string;
+  /** Graph output holding the class logits (default: the first graph output). */
+  logits?: string;
+  /** How the class is given: int64 indices [N] named `class_index` (default) or a float one-hot [N, K] named `class_onehot`. */
+  classInput?: 'index' | 'onehot';
+}
+
+/** The rewritten model: one forward run returns logits, the target's activations and d logit[class] / d activations. */
+export interface GradientModel {
+  /** The new ONNX model (serialised ModelProto). */
+  bytes: Uint8Array;
+  /** Name and static shape of the image input, e.g. 'input' and [1, 3, 224, 224]. */
+  inputName: string;
+  inputShape: number[];
+  /** Name of the class input ('class_index' or 'class_onehot'). */
+  classInputName: string;
+  numClasses: number;
+  /** Static shape of the activations and gradients, [N, C, H, W]. */
+  activationsShape: number[];
+  /** Output names in the new model. */
+  outputs: { logits: string; activations: string; gradients: string };
+}
