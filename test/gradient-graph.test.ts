@@ -118,6 +118,25 @@ describe.each(fixtures)('gradient graph: $name', ({ dir, targets }) => {
   );
 });
 
+describe.each(fixtures)('gradient graph: top-1 class in the graph ($name)', ({ dir, targets }) => {
+  it('a negative class_index gives the gradient of the argmax class', async () => {
+    const modelBytes = new Uint8Array(readFileSync(path.join(dir, 'model.onnx')));
+    const input = readNpy(path.join(dir, 'input.npy'));
+    const gm = buildGradientModel(modelBytes, { target: targets[0].target });
+    const batch = input.shape[0];
+    const image = new ort.Tensor('float32', input.data as Float32Array, input.shape);
+    const classes = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [batch]);
+    const auto = await run(gm.bytes, { [gm.inputName]: image, [gm.classInputName]: classes(Array(batch).fill(-1)) });
+    const logits = auto[gm.outputs.logits].data as Float32Array;
+    const top1 = Array.from({ length: batch }, (_, n) => {
+      const row = Array.from(logits.subarray(n * gm.numClasses, (n + 1) * gm.numClasses));
+      return row.indexOf(Math.max(...row));
+    });
+    const explicit = await run(gm.bytes, { [gm.inputName]: image, [gm.classInputName]: classes(top1) });
+    expect(Array.from(auto[gm.outputs.gradients].data as Float32Array)).toEqual(Array.from(explicit[gm.outputs.gradients].data as Float32Array));
+  });
+});
+
 /** A tiny Conv -> <op> -> GlobalAveragePool -> Flatten -> Gemm model built by hand. */
 function tinyModel(op: string): Uint8Array {
   const w = floatTensor('w', [2, 2, 3, 3], Array.from({ length: 36 }, (_, i) => Math.sin(i)));

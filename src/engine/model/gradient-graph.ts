@@ -65,7 +65,12 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
   if (options.classInput === 'onehot') {
     seed = classInputName;
   } else {
-    seed = b.op1('OneHot', [classInputName, b.constInt64([numClasses], []), b.constFloat([0, 1], [2])], { axis: -1 });
+    // A negative index asks for the top-1 class: resolved in the graph from the logits, so the
+    // default explanation needs one run, not a forward run to find the class and a second one.
+    const top1 = b.op1('ArgMax', [logits], { axis: -1, keepdims: 0 });
+    const wantsTop1 = b.op1('Less', [classInputName, b.constInt64([0], [])]);
+    const resolved = b.op1('Where', [wantsTop1, top1, classInputName]);
+    seed = b.op1('OneHot', [resolved, b.constInt64([numClasses], []), b.constFloat([0, 1], [2])], { axis: -1 });
   }
 
   const grads = new Map<string, string[]>([[logits, [seed]]]);

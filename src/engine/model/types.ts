@@ -20,7 +20,11 @@ export interface GradientModelOptions {
   target: string;
   /** Graph output holding the class logits (default: the first graph output). */
   logits?: string;
-  /** How the class is given: int64 indices [N] named `class_index` (default) or a float one-hot [N, K] named `class_onehot`. */
+  /**
+   * How the class is given: int64 indices [N] named `class_index` (default; a negative index
+   * selects the top-1 class, argmax of the logits, inside the graph) or a float one-hot [N, K]
+   * named `class_onehot`.
+   */
   classInput?: 'index' | 'onehot';
 }
 
