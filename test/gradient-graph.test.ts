@@ -13,6 +13,7 @@ import { buildGradientModel } from '../src/engine/model/gradient-graph';
 import { listCandidateLayers } from '../src/engine/model/candidates';
 import { ModelFormatError, UnknownLayerError, UnsupportedOpError } from '../src/engine/model/errors';
 import { encodeModel, floatTensor, int64Tensor, makeNode, makeValueInfo, DataType } from '../src/engine/model/onnx-io';
+import { tinyModel } from './helpers/onnx-models';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/gradients');
 
@@ -136,29 +137,6 @@ describe.each(fixtures)('gradient graph: top-1 class in the graph ($name)', ({ d
     expect(Array.from(auto[gm.outputs.gradients].data as Float32Array)).toEqual(Array.from(explicit[gm.outputs.gradients].data as Float32Array));
   });
 });
-
-/** A tiny Conv -> <op> -> GlobalAveragePool -> Flatten -> Gemm model built by hand. */
-function tinyModel(op: string): Uint8Array {
-  const w = floatTensor('w', [2, 2, 3, 3], Array.from({ length: 36 }, (_, i) => Math.sin(i)));
-  const fc = floatTensor('fc', [3, 2], [0.5, -0.25, 1, 0.75, -1, 0.3]);
-  return encodeModel({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'tiny',
-      node: [
-        makeNode('Conv', ['x', 'w'], ['conv_out'], 'conv', { pads: [1, 1, 1, 1] }),
-        makeNode(op, ['conv_out'], ['act'], 'the_act'),
-        makeNode('GlobalAveragePool', ['act'], ['gap'], 'gap'),
-        makeNode('Flatten', ['gap'], ['flat'], 'flatten'),
-        makeNode('Gemm', ['flat', 'fc'], ['logits'], 'fc', { transB: 1 }),
-      ],
-      initializer: [w, fc],
-      input: [makeValueInfo('x', DataType.FLOAT, ['batch', 2, 5, 5])],
-      output: [makeValueInfo('logits', DataType.FLOAT, ['batch', 3])],
-    },
-  });
-}
 
 /**
  * Ops torch does not emit in the fixtures (Identity, Dropout, Gemm with transA / transB / alpha /

@@ -14,6 +14,8 @@ import {
 import { UsageError } from './args.js';
 import { BENCH_HELP, runBench } from './bench.js';
 import { CAM_HELP, runCam } from './cam.js';
+import { EXPLAIN_HELP, runExplain } from './explain.js';
+import { ImageFormatError, ModelFormatError, UnknownLayerError, UnsupportedOpError } from '../engine/model/errors.js';
 import { ExitRequest } from './gpu-environment.js';
 
 const HELP = `Usage: webgpu-cam <command> [options]
@@ -21,6 +23,7 @@ const HELP = `Usage: webgpu-cam <command> [options]
 Class activation maps (CF-CAM, Grad-CAM family, Eigen-CAM) on the GPU with WebGPU.
 
 Commands:
+  explain  explain an ONNX classifier's prediction on an image (overlay PNG)
   cam      compute maps from activations/gradients .npy files
   bench    GPU vs CPU throughput and per-kernel GPU times
 
@@ -31,12 +34,24 @@ Run 'webgpu-cam <command> --help' for a command's options.
 Environment: WEBGPU_CAM_DEBUG=1 prints stack traces with errors.`;
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; help: string }> = {
+  explain: { run: runExplain, help: EXPLAIN_HELP },
   cam: { run: runCam, help: CAM_HELP },
   bench: { run: runBench, help: BENCH_HELP },
 };
 
 /** Bad command lines and bad inputs exit 2; everything else (device, GPU, I/O) exits 1. */
-const BAD_INPUT_ERRORS = [UsageError, InputFormatError, ShapeMismatchError, NonFiniteInputError, InputRangeError, InvalidOptionError];
+const BAD_INPUT_ERRORS = [
+  UsageError,
+  InputFormatError,
+  ShapeMismatchError,
+  NonFiniteInputError,
+  InputRangeError,
+  InvalidOptionError,
+  ImageFormatError,
+  ModelFormatError,
+  UnknownLayerError,
+  UnsupportedOpError,
+];
 
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
