@@ -89,6 +89,23 @@ describe('ModelExplainer (wasm EP + CAM engine)', () => {
     }
   });
 
+  it('holds no more GPU memory or ORT tensors after 1,000 explanations than after a few', async () => {
+    const engine = await testEngine();
+    const explainer = await ModelExplainer.create({ model: modelBytes, engine, ort, numThreads: 1 });
+    try {
+      for (let i = 0; i < 10; i++) await explainer.explain(image, { method: 'gradcam' });
+      const pooled = engine.gpu!.pool.bytes;
+      for (let i = 0; i < 1000; i++) await explainer.explain(image, { method: 'gradcam', classIndex: i % 10 });
+      expect(engine.gpu!.pool.bytes).toBe(pooled);
+      const stats = explainer.stats();
+      expect(stats.runs).toBe(1010);
+      expect(stats.liveTensors).toBe(0);
+      expect(stats.liveUploads).toBe(0);
+    } finally {
+      await explainer.dispose();
+    }
+  });
+
   it('rejects a class outside the model', async () => {
     const explainer = await ModelExplainer.create({ model: modelBytes, engine: await createCamEngine({ backend: 'cpu' }), ort, numThreads: 1 });
     try {

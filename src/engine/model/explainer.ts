@@ -167,6 +167,11 @@ export class ModelExplainer {
     };
   }
 
+  /** The model session's counters (runs, live ORT tensors and uploads), for leak checks. */
+  stats(): ReturnType<ModelSession['stats']> {
+    return this.session.stats();
+  }
+
   async dispose(): Promise<void> {
     await this.session.dispose();
   }
