@@ -6,8 +6,8 @@
  *   /usr/bin/python3 models/digits/make_dataset.py --heldout 200 --out /tmp/digits-heldout
  *   npx tsx scripts/pointing-game.ts /tmp/digits-heldout [--methods cfcam,gradcam] [--backend gpu|cpu]
  *
- * The data folder holds PNG images and boxes.json: { "<file>": { "label": k, "box": [x0, y0, x1, y1] } }
- * (pixels, x1/y1 exclusive).
+ * The data folder holds PNG images and boxes.json: { "images": { "<file>": { "label": k,
+ * "box": [x0, y0, x1, y1] } } } (pixels, x1/y1 exclusive), as make_dataset.py writes it.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   for (const m of methods) if (!CAM_METHODS.includes(m)) throw new Error(`unknown method ${m}`);
   const backend = option('backend', 'gpu');
   const modelPath = option('model', DEFAULT_MODEL);
-  const boxes = JSON.parse(readFileSync(path.join(dir, 'boxes.json'), 'utf8')) as Record<string, BoxEntry>;
+  // boxes.json: { "<file>": entry } or { "images": { "<file>": entry }, ... }.
+  const raw = JSON.parse(readFileSync(path.join(dir, 'boxes.json'), 'utf8')) as { images?: Record<string, BoxEntry> } & Record<string, BoxEntry>;
+  const boxes: Record<string, BoxEntry> = raw.images ?? raw;
   const files = Object.keys(boxes).sort();
 
   ort.env.wasm.numThreads = 1;

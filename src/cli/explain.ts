@@ -61,11 +61,13 @@ export function loadModelMetadata(modelPath: string): ModelMetadata {
   if (!file) return {};
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   const pick = (...keys: string[]) => keys.map((k) => raw[k]).find((v) => v !== undefined);
+  // The feature layer may be a bare tensor name or { name, shape, ... }.
+  const layer = pick('featureLayer', 'feature_layer') as string | { name?: string } | undefined;
   return {
     mean: pick('mean') as ModelMetadata['mean'],
     std: pick('std') as ModelMetadata['std'],
-    classNames: pick('classNames', 'class_names') as string[] | undefined,
-    featureLayer: pick('featureLayer', 'feature_layer') as string | undefined,
+    classNames: pick('classNames', 'class_names', 'classes') as string[] | undefined,
+    featureLayer: typeof layer === 'string' ? layer : layer?.name,
   };
 }
 
