@@ -4,7 +4,8 @@
  * separately, the predicted one). Also reports accuracy and per-image times.
  *
  *   /usr/bin/python3 models/digits/make_dataset.py --heldout 200 --out /tmp/digits-heldout
- *   npx tsx scripts/pointing-game.ts /tmp/digits-heldout [--methods cfcam,gradcam] [--backend gpu|cpu]
+ *   node --import tsx --import ./scripts/wgsl-raw.mjs scripts/pointing-game.ts /tmp/digits-heldout \
+ *     [--methods cfcam,gradcam] [--backend gpu|cpu]
  *
  * The data folder holds PNG images and boxes.json: { "images": { "<file>": { "label": k,
  * "box": [x0, y0, x1, y1] } } } (pixels, x1/y1 exclusive), as make_dataset.py writes it.
@@ -13,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-web';
 import { createCamEngine } from '../src/engine/engine.js';
-import { nodeGpu } from '../src/engine/gpu/node.js';
+import { acquireGpu, ExitRequest } from '../src/cli/gpu-environment.js';
 import { ModelExplainer } from '../src/engine/model/explainer.js';
 import { readImage } from '../src/engine/model/image-io.js';
 import { DEFAULT_MODEL, loadModelMetadata } from '../src/cli/explain.js';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const files = Object.keys(boxes).sort();
 
   ort.env.wasm.numThreads = 1;
-  const engine = backend === 'cpu' ? await createCamEngine({ backend: 'cpu' }) : await createCamEngine({ gpu: await nodeGpu() });
+  const engine = backend === 'cpu' ? await createCamEngine({ backend: 'cpu' }) : await createCamEngine({ gpu: await acquireGpu() });
   const explainer = await ModelExplainer.create({ model: new Uint8Array(readFileSync(modelPath)), metadata: loadModelMetadata(modelPath), engine, ort, numThreads: 1 });
   const results: Record<string, { hitsTrue: number; hitsPredicted: number; camMs: number[] }> = {};
   let correct = 0;
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Re-run under SwiftShader (no GPU here): the child did the work.
+  if (error instanceof ExitRequest) process.exit(error.code);
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
