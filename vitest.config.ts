@@ -8,7 +8,7 @@ Object.assign(process.env, swiftshaderEnvironment() ?? {});
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/browser/**', 'test/tmp/**'],
+    exclude: ['test/browser/**', 'test/tmp/**', 'test/python/**'],
     pool: 'forks',
     // SwiftShader runs WebGPU on the CPU: keep problems small, but allow it time.
     testTimeout: 120_000,

@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
-import { launchChromium, startDemoServer } from './helpers/browser';
+import { describe, expect, it } from 'vitest';
+import { useDemoBrowser } from './helpers/browser';
 import { syntheticInput } from '../src/demo/synthetic';
 import { computeCamCpu } from '../src/engine/reference/index';
 import { maxAbsDiff } from './helpers/golden';
@@ -14,21 +12,11 @@ interface PageResult {
 }
 
 describe('the engine in a real browser (headless Chromium, WebGPU)', () => {
-  let browser: Browser;
-  let server: ViteDevServer;
-  let url: string;
-  beforeAll(async () => {
-    ({ server, url } = await startDemoServer());
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const chromium = useDemoBrowser();
 
   it('computes CF-CAM on navigator.gpu, equal to the CPU reference', async () => {
-    const page = await browser.newPage();
-    await page.goto(url);
+    const page = await chromium.browser.newPage();
+    await page.goto(chromium.url);
     await page.waitForSelector('body[data-ready]', { timeout: 90_000 });
     const ready = await page.evaluate(() => document.body.dataset.ready);
     const status = await page.$eval('#status', (el) => el.textContent ?? '');
@@ -42,13 +30,13 @@ describe('the engine in a real browser (headless Chromium, WebGPU)', () => {
   });
 
   it('falls back to the CPU reference with a visible notice when WebGPU is missing', async () => {
-    const page = await browser.newPage();
+    const page = await chromium.browser.newPage();
     // Hide WebGPU before any page script runs, as in a browser without it.
     await page.evaluateOnNewDocument(() => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
       delete (Navigator.prototype as unknown as { gpu?: unknown }).gpu;
     });
-    await page.goto(url);
+    await page.goto(chromium.url);
     await page.waitForSelector('body[data-ready]', { timeout: 90_000 });
     const result = (await page.evaluate(() => (window as unknown as { __webgpuCam: unknown }).__webgpuCam)) as PageResult;
     expect(result.backend).toBe('cpu');

@@ -4,14 +4,14 @@
  * (src/demo/zero-copy.ts). The maps and logits are checked against Node: the same gradient model
  * on ORT's wasm EP, then the CPU reference.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import type { Browser } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from './helpers/browser';
+import { launchChromium } from './helpers/browser';
 import { parseNpy } from '../src/engine/io/npy';
 import { listCandidateLayers } from '../src/engine/model/candidates';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
@@ -89,7 +89,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('zero-copy: ORT WebGPU EP outputs bound directly by the CAM kernels (headless Chromium)', () => {
+describe('zero-copy: ORT WebGPU EP outputs bound directly by the CAM kernels (headless Chromium)', () => {
   let browser: Browser;
   let server: ViteDevServer;
   let url: string;

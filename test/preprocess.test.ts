@@ -57,30 +57,6 @@ describe('pre-processing plan (CPU)', () => {
     }
   });
 
-  const PYTHON = '/usr/bin/python3';
-  const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!hasTorch)('matches torch F.interpolate(bilinear, align_corners=False, antialias=False) + normalise', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'webgpu-cam-pre-'));
-    try {
-      const img = randomImage(53, 37, 3);
-      writeFileSync(join(dir, 'img.bin'), img.data);
-      const code = [
-        'import numpy as np, torch, torch.nn.functional as F',
-        `x = torch.from_numpy(np.fromfile("${dir}/img.bin", np.uint8).reshape(37, 53, 4)[..., :3].copy())`,
-        'x = x.permute(2, 0, 1).float()[None] / 255',
-        'y = F.interpolate(x, size=(40, 60), mode="bilinear", align_corners=False)',
-        'm = torch.tensor([0.485, 0.456, 0.406])[:, None, None]; s = torch.tensor([0.229, 0.224, 0.225])[:, None, None]',
-        `((y[0] - m) / s).numpy().astype(np.float32).tofile("${dir}/out.bin")`,
-      ].join('\n');
-      const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      const b = readFileSync(join(dir, 'out.bin'));
-      const expected = new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-      expect(maxAbsDiff(preprocessCpu(img, { size: [40, 60] }).data, expected)).toBeLessThan(1e-5);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });
 
 describe('GPU pre-processing vs the CPU twin', () => {

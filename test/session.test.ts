@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { existsSync } from 'node:fs';
-import type { Browser } from 'puppeteer-core';
-import type { ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium, startDemoServer } from './helpers/browser';
+import { useDemoBrowser } from './helpers/browser';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { Recorder, STORAGE_USAGE } from '../src/engine/gpu/recorder';
 import { parseNpy } from '../src/engine/io/npy';
@@ -204,25 +201,15 @@ const PAGE_PROBE = String.raw`async (root, modelBytes, inputValues) => {
   }
 }`;
 
-describe.skipIf(!existsSync(CHROMIUM))('ORT session wrapper in the browser (headless Chromium, WebGPU EP on our device)', () => {
-  let browser: Browser;
-  let server: ViteDevServer;
-  let url: string;
-  beforeAll(async () => {
-    ({ server, url } = await startDemoServer());
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+describe('ORT session wrapper in the browser (headless Chromium, WebGPU EP on our device)', () => {
+  const chromium = useDemoBrowser();
 
   it('shares our GPUDevice: GPU outputs are ORT buffers usable by our kernels, nothing leaks', async () => {
     const root = process.cwd();
     const model = Array.from(readFileSync(join(FIXTURES, 'tiny-cnn.onnx')));
     const input = Array.from(npy('input.npy').data as Float32Array);
-    const page = await browser.newPage();
-    await page.goto(url);
+    const page = await chromium.browser.newPage();
+    await page.goto(chromium.url);
     // A string, not a function: vitest rewrites import() inside test code for Node.
     const result = (await page.evaluate(`(${PAGE_PROBE})(${JSON.stringify(root)}, ${JSON.stringify(model)}, ${JSON.stringify(input)})`)) as BrowserProbe;
     await page.close();

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
@@ -33,4 +34,32 @@ export async function startDemoServer(): Promise<{ server: ViteDevServer; url: s
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('Vite did not report a URL');
   return { server, url };
+}
+
+/**
+ * Starts the demo server and Chromium before the suite's tests and closes both after; the
+ * returned object's `browser` and `url` are valid inside tests. Chromium missing is a failure
+ * (with the install command), never a skip.
+ */
+export function useDemoBrowser(): { readonly browser: Browser; readonly url: string } {
+  let browser: Browser | undefined;
+  let server: ViteDevServer | undefined;
+  let url = '';
+  beforeAll(async () => {
+    ({ server, url } = await startDemoServer());
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+  return {
+    get browser() {
+      if (!browser) throw new Error('the browser is not started (useDemoBrowser must be called in a describe block)');
+      return browser;
+    },
+    get url() {
+      return url;
+    },
+  };
 }
