@@ -189,7 +189,8 @@ def main():
     feat, feat_node, feat_shape = find_feature_layer(model)
     head = gemm_names(model)
     ins = [(i.name, [d.dim_value for d in i.type.tensor_type.shape.dim]) for i in model.graph.input]
-    outs = [(o.name, [d.dim_value for d in o.type.tensor_type.shape.dim]) for o in model.graph.output]
+    outs = [(o.name, [d.dim_value for d in o.type.tensor_type.shape.dim])
+            for o in model.graph.output]
     print(f'{args.out}: {size} bytes ({size / 2**20:.2f} MiB), sha256 {sha}')
     print('inputs:', ins, 'outputs:', outs)
     print('op types:', dict(sorted(ops.items())))
@@ -291,8 +292,8 @@ def main():
             'images': log.get('heldout', {}).get('images'),
             'resolution': 224,
             'set': 'make_dataset.py held-out images 0..999 (held-out digits only)'},
-        'training': {k: log.get(k) for k in ('parameters', 'train_images', 'train_seconds',
-                                             'phases')},
+        'training': {k: log.get(k) for k in ('args', 'parameters', 'train_renders',
+                                             'train_seconds', 'phases')},
         'samples': 'samples/boxes.json, samples/expected.json',
     }
     with open(MODEL_JSON, 'w') as f:

@@ -42,8 +42,10 @@ Command line:
     python3 models/digits/make_dataset.py --samples DIR
         writes the six sample images DIR/sample-{0..5}.png and DIR/boxes.json
     python3 models/digits/make_dataset.py --manifest FILE [--heldout 1000]
-        writes labels, boxes and a SHA-256 of the pixels of held-out images 0..N-1 (checks that
-        a machine regenerates the same held-out set)
+        writes labels, boxes and a SHA-256 of the pixels of held-out images 0..N-1
+        (heldout-manifest.json: the 1,000 images that the accuracy is reported on)
+    python3 models/digits/make_dataset.py --check models/digits/heldout-manifest.json
+        regenerates them and compares (exit status 1 if anything differs)
 """
 
 import os
@@ -66,6 +68,8 @@ SPLIT_SEED = 12345
 SPLITS = {'train': 0, 'heldout': 1}
 TRAIN_PER_CLASS = 400  # of 500; the remaining 100 per class are held out
 ALPHA_BOX_THRESHOLD = 0.5
+BOX_FORMAT = ('[x0, y0, x1, y1] pixels, inclusive-exclusive, tight box of digit alpha >= '
+              f'{ALPHA_BOX_THRESHOLD}')
 HELDOUT_EVAL_COUNT = 1000  # the fixed held-out set used to report accuracy
 
 cv2.setNumThreads(1)
@@ -143,7 +147,8 @@ def _background(rng, size, difficulty=1.0):
     c0, c1 = _rand_colour(rng).astype(np.float32), _rand_colour(rng).astype(np.float32)
     w = np.float32(rng.uniform(0.2, 0.8))
     # base * w + (c0 * (1 - t) + c1 * t) * (1 - w)
-    img = base * w + (c0 * (1 - w))[None, None, :] + t[..., None] * ((c1 - c0) * (1 - w))[None, None, :]
+    img = (base * w + (c0 * (1 - w))[None, None, :]
+           + t[..., None] * ((c1 - c0) * (1 - w))[None, None, :])
     # finer, weaker noise
     fine = _smooth_field(rng, int(rng.integers(12, 29)), size) - 127.5
     img += fine * np.float32(rng.uniform(0.0, 0.35))
@@ -248,7 +253,8 @@ def _shape_alpha(rng, kind, s, frag_cells):
         cv2.polylines(canvas, [pts], False, 1.0, th, cv2.LINE_AA)
     elif kind == 'fragment':
         # a corner quarter of a digit of the same split; tall thin pieces (which read as
-        # a "1") and pieces with a hole are redrawn, at most 10 times, then the piece is replaced by a disc
+        # a "1") and pieces with a hole are redrawn, at most 10 times, then the piece is
+        # replaced by a disc
         q = None
         for _ in range(10):
             cell = frag_cells[int(rng.integers(len(frag_cells)))]
@@ -391,7 +397,7 @@ def write_heldout(out, n, start=0):
         'generator': 'models/digits/make_dataset.py',
         'split': 'heldout',
         'size': [SIZE, SIZE],
-        'box_format': '[x0, y0, x1, y1] pixels, inclusive-exclusive, tight box of digit alpha >= 0.5',
+        'box_format': BOX_FORMAT,
         'images': entries,
     }
     _dump_one_image_per_line(meta, os.path.join(out, 'boxes.json'))
@@ -420,7 +426,7 @@ def write_samples(out):
         entries[name] = {'heldout_index': i, 'label': label, 'class': str(label), 'box': box}
     meta = {
         'generator': 'models/digits/make_dataset.py --samples',
-        'box_format': '[x0, y0, x1, y1] pixels, inclusive-exclusive, tight box of digit alpha >= 0.5',
+        'box_format': BOX_FORMAT,
         'images': entries,
     }
     _dump_one_image_per_line(meta, os.path.join(out, 'boxes.json'))
@@ -449,6 +455,21 @@ def write_manifest(path, n):
     print(f'wrote {path}: {n} images, sha256 {h.hexdigest()}')
 
 
+def check_manifest(path):
+    with open(path) as f:
+        meta = json.load(f)
+    h = hashlib.sha256()
+    bad = 0
+    for i in range(meta['count']):
+        img, label, box = render('heldout', i)
+        h.update(img.tobytes())
+        bad += int(label != meta['labels'][i] or box != meta['boxes'][i])
+    same = h.hexdigest() == meta['sha256_pixels']
+    print(f'{path}: {meta["count"]} images, labels/boxes mismatches {bad}, '
+          f'pixels {"identical" if same else "DIFFER (sha256 " + h.hexdigest() + ")"}')
+    return bad == 0 and same
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--heldout', type=int, help='number of held-out images')
@@ -456,7 +477,11 @@ def main():
     ap.add_argument('--out', help='output folder for --heldout')
     ap.add_argument('--samples', metavar='DIR', help='write the six sample images to DIR')
     ap.add_argument('--manifest', metavar='FILE', help='write held-out labels/boxes/hash')
+    ap.add_argument('--check', metavar='FILE',
+                    help='regenerate the held-out images of a manifest and compare')
     args = ap.parse_args()
+    if args.check:
+        sys.exit(0 if check_manifest(args.check) else 1)
     if args.samples:
         write_samples(args.samples)
     if args.manifest:

@@ -184,12 +184,12 @@ def lr_at(step, steps, peak, warmup):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--steps1', type=int, default=3000)
+    ap.add_argument('--steps1', type=int, default=2800)
     ap.add_argument('--batch1', type=int, default=32)
     ap.add_argument('--res1', type=int, default=128)
-    ap.add_argument('--crops1', type=int, default=3, help='crops per render in phase 1')
+    ap.add_argument('--crops1', type=int, default=2, help='crops per render in phase 1')
     ap.add_argument('--lr1', type=float, default=1e-3)
-    ap.add_argument('--steps2', type=int, default=450)
+    ap.add_argument('--steps2', type=int, default=300)
     ap.add_argument('--batch2', type=int, default=16)
     ap.add_argument('--lr2', type=float, default=3e-4)
     ap.add_argument('--curriculum', type=float, default=0.2,
@@ -227,7 +227,8 @@ def main():
                              {'params': no_decay, 'weight_decay': 0.0}], lr=args.lr1)
     phases = [('phase1', args.steps1, args.batch1, args.res1, args.lr1, 50),
               ('phase2', args.steps2, args.batch2, md.SIZE, args.lr2, 10)]
-    log = {'args': vars(args), 'parameters': nparams, 'phases': [], 'curve': []}
+    run_args = {k: v for k, v in vars(args).items() if k not in ('out', 'log', 'eval')}
+    log = {'args': run_args, 'parameters': nparams, 'phases': [], 'curve': []}
     t0 = time.time()
     image = 0
     for name, steps, batch, res, peak, warmup in phases:
