@@ -1,14 +1,5 @@
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1), so test data and failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded test data: the project's one PRNG (mulberry32, in src/demo/bench-data.ts). */
+export { mulberry32 as prng } from '../../src/demo/bench-data';
 
 /** A standard normal sample (Box-Muller). */
 export function gaussian(rand: () => number): number {
