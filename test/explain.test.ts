@@ -16,22 +16,14 @@ import { decodeImage, encodePng } from '../src/engine/model/image-io';
 import { preprocessCpu } from '../src/engine/reference/preprocess';
 import { computeCamCpu } from '../src/engine/reference/index';
 import { parseNpy } from '../src/engine/io/npy';
-import type { RgbaImage } from '../src/engine/overlay';
 import { testEngine } from './helpers/gpu';
 import { maxAbsDiff } from './helpers/golden';
-import { prng } from './helpers/random';
+import { randomImage } from './helpers/random';
 import { tinyModel } from './helpers/onnx-models';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = path.join(ROOT, 'test/fixtures/gradients/resnetish/model.onnx');
 const CLI = path.join(ROOT, 'bin/webgpu-cam.js');
-
-function randomImage(width: number, height: number, seed: number): RgbaImage {
-  const rand = prng(seed);
-  const data = new Uint8Array(width * height * 4);
-  for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? 255 : Math.floor(rand() * 256);
-  return { width, height, data };
-}
 
 beforeAll(() => {
   ort.env.wasm.numThreads = 1;

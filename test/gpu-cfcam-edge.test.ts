@@ -11,19 +11,10 @@ import { testEngine } from './helpers/gpu';
 import { createCamEngine } from '../src/engine/engine';
 import { computeCamCpu } from '../src/engine/reference/index';
 import type { CamInput, CamOptions, CamResult } from '../src/engine/types';
-import { gaussian, prng } from './helpers/random';
+import { gaussian, prng, shuffle } from './helpers/random';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic data
-
-function shuffle<T>(items: T[], rand: () => number): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 /** Gradients that vary in space (so the two filters differ), per-channel amplitude. */
 function spatialGradients(rand: () => number, C: number, H: number, W: number, scale = 0.05): Float32Array {

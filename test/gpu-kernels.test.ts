@@ -18,7 +18,7 @@ import { recordEpsPercentile } from '../src/engine/kernels/radix-select';
 import { allocateDbscanBuffers, recordDbscan } from '../src/engine/kernels/dbscan';
 import { dbscan } from '../src/engine/reference/dbscan';
 import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 } from '../src/engine/reference/cfcam';
-import { gaussian, prng } from './helpers/random';
+import { gaussian, prng, shuffle } from './helpers/random';
 
 const f32 = Math.fround;
 /** Word offset of ImageState.radius (src/shaders/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
@@ -30,15 +30,6 @@ const STATE_WORDS = IMAGE_STATE_BYTES / 4;
 
 function randInt(rand: () => number, lo: number, hi: number): number {
   return lo + Math.floor(rand() * (hi - lo + 1));
-}
-
-function shuffle<T>(items: T[], rand: () => number): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 function oneHot(P: number, entries: Array<[number, number]>): number[] {

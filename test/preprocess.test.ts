@@ -1,24 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { Recorder, STORAGE_USAGE } from '../src/engine/gpu/recorder';
 import { preprocessOnGpu, TextureUsage, type PixelSource, type PreprocessedImage } from '../src/engine/model/preprocess';
 import { preprocessCpu, preprocessPlan, type PreprocessOptions } from '../src/engine/reference/preprocess';
-import type { RgbaImage } from '../src/engine/overlay';
 import { testGpu } from './helpers/gpu';
-
-function randomImage(width: number, height: number, seed: number): RgbaImage {
-  let s = seed >>> 0;
-  const data = new Uint8Array(width * height * 4);
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return { width, height, data };
-}
+import { randomImage } from './helpers/random';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

@@ -11,8 +11,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JET_RGB } from '../../src/engine/jet-table';
 import { overlay } from '../../src/engine/overlay';
 import { preprocessCpu } from '../../src/engine/reference/preprocess';
-import type { RgbaImage } from '../../src/engine/overlay';
 import { maxAbsDiff } from '../helpers/golden';
+import { randomImage } from '../helpers/random';
 
 const PYTHON = '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'webgpu-cam-python-'));
@@ -22,16 +22,6 @@ function python(code: string): string {
   const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
-}
-
-function randomImage(width: number, height: number, seed: number): RgbaImage {
-  let s = seed >>> 0;
-  const data = new Uint8Array(width * height * 4);
-  for (let i = 0; i < data.length; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    data[i] = s >>> 24;
-  }
-  return { width, height, data };
 }
 
 describe('pre-processing vs torch', () => {
