@@ -19,6 +19,7 @@ import { CHROMIUM, WEBGPU_FLAGS } from '../test/helpers/browser.js';
 import type { BenchConfig, BenchState, CaseResult, ModelConfig } from '../src/demo/bench.js';
 import { parseLayerShape } from '../src/demo/bench-data.js';
 import { CAM_METHODS, type CamMethod } from '../src/engine/types.js';
+import { loadModelMetadata, readModelMetadata } from '../src/engine/model/metadata.js';
 import { renderHtmlReport } from './report-html.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,14 +114,15 @@ export function splitFlags(text: string): string[] {
 export function resolveModel(modelPath: string): { file: string; layer?: string } {
   const resolved = path.resolve(modelPath);
   if (!existsSync(resolved)) throw new UsageError(`--model: no such file or folder ${resolved}`);
-  if (!statSync(resolved).isDirectory()) return { file: resolved };
+  // The default layer comes from the model's metadata, read as `explain` reads it.
+  if (!statSync(resolved).isDirectory()) return { file: resolved, layer: loadModelMetadata(resolved).featureLayer };
   const card = path.join(resolved, 'model.json');
   if (!existsSync(card)) throw new UsageError(`--model: ${resolved} is a folder without model.json; pass the .onnx file`);
-  const json = JSON.parse(readFileSync(card, 'utf8')) as { file?: string; feature_layer?: { name?: string } };
+  const json = JSON.parse(readFileSync(card, 'utf8')) as { file?: string };
   const candidates = json.file ? [path.join(resolved, json.file), path.join(resolved, 'build', json.file)] : [];
   const file = candidates.find((f) => existsSync(f));
   if (!file) throw new UsageError(`--model: ${card} names file '${json.file ?? '?'}', not found in ${resolved} or its build/ folder (build the model first)`);
-  return { file, layer: json.feature_layer?.name };
+  return { file, layer: readModelMetadata(card).featureLayer };
 }
 
 export function parseRunnerArgs(argv: readonly string[]): RunnerOptions | 'help' {

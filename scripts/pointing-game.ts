@@ -13,11 +13,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-web';
-import { createCamEngine } from '../src/engine/engine.js';
-import { acquireGpu, ExitRequest } from '../src/cli/gpu-environment.js';
+import { engineForBackend, ExitRequest } from '../src/cli/gpu-environment.js';
 import { ModelExplainer } from '../src/engine/model/explainer.js';
 import { readImage } from '../src/engine/model/image-io.js';
-import { DEFAULT_MODEL, loadModelMetadata } from '../src/cli/explain.js';
+import { DEFAULT_MODEL } from '../src/cli/explain.js';
+import { loadModelMetadata } from '../src/engine/model/metadata.js';
 import { CAM_METHODS, type CamMethod } from '../src/engine/types.js';
 
 interface BoxEntry {
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const methods = option('methods', 'cfcam,gradcam').split(',') as CamMethod[];
   for (const m of methods) if (!CAM_METHODS.includes(m)) throw new Error(`unknown method ${m}`);
   const backend = option('backend', 'gpu');
+  if (backend !== 'gpu' && backend !== 'cpu') throw new Error(`--backend must be gpu or cpu, got ${backend}`);
   const modelPath = option('model', DEFAULT_MODEL);
   // boxes.json: { "<file>": entry } or { "images": { "<file>": entry }, ... }.
   const raw = JSON.parse(readFileSync(path.join(dir, 'boxes.json'), 'utf8')) as { images?: Record<string, BoxEntry> } & Record<string, BoxEntry>;
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   const files = Object.keys(boxes).sort();
 
   ort.env.wasm.numThreads = 1;
-  const engine = backend === 'cpu' ? await createCamEngine({ backend: 'cpu' }) : await createCamEngine({ gpu: await acquireGpu() });
+  const engine = await engineForBackend(backend);
   const explainer = await ModelExplainer.create({ model: new Uint8Array(readFileSync(modelPath)), metadata: loadModelMetadata(modelPath), engine, ort, numThreads: 1 });
   const results: Record<string, { hitsTrue: number; hitsPredicted: number; camMs: number[] }> = {};
   let correct = 0;

@@ -1,8 +1,8 @@
 /** `webgpu-cam cam`: one CAM (or a batch of them) from saved activation / gradient tensors. */
-import { createCamEngine, type CamEngine, type ComputeOptions } from '../engine/engine.js';
+import type { ComputeOptions } from '../engine/engine.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, type BilateralParams, type CamMethod, type CfcamDetails, type CfcamMode } from '../engine/types.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
-import { acquireGpu } from './gpu-environment.js';
+import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, formatShape, loadCamInput, parseSize, writeNpyFile } from './tensors.js';
 
 export const CAM_HELP = `Usage: webgpu-cam cam --method M --activations A.npy [--gradients G.npy] --size S --out cam.npy [options]
@@ -110,8 +110,7 @@ export async function runCam(argv: readonly string[]): Promise<number> {
   const { shape } = loaded.input;
 
   // The GPU is acquired only after the inputs are known to be good: bad input fails fast.
-  const engine: CamEngine =
-    backend === 'gpu' ? await createCamEngine({ gpu: await acquireGpu() }) : await createCamEngine({ backend: 'cpu' });
+  const engine = await engineForBackend(backend);
   try {
     const started = performance.now();
     const result = await engine.compute(method, loaded.input, options);

@@ -1,15 +1,13 @@
 /** `webgpu-cam explain`: image in, explanation out, through an ONNX model and any CAM method. */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createCamEngine, type CamEngine } from '../engine/engine.js';
 import { CAM_METHODS, type CamMethod } from '../engine/types.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
-import { ModelExplainer, type ModelMetadata } from '../engine/model/explainer.js';
+import { ModelExplainer } from '../engine/model/explainer.js';
+import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
 import { overlay } from '../engine/overlay.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError } from './args.js';
-import { acquireGpu } from './gpu-environment.js';
+import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
 
 /** The bundled default model, relative to this module (src/cli or dist/node). */
@@ -54,23 +52,6 @@ const SPEC = {
   help: 'boolean',
 } as const;
 
-/** Metadata JSON beside the model, with either camelCase or snake_case keys. */
-export function loadModelMetadata(modelPath: string): ModelMetadata {
-  const candidates = [modelPath.replace(/\.onnx$/i, '.json'), path.join(path.dirname(modelPath), 'model.json')];
-  const file = candidates.find((f) => f !== modelPath && existsSync(f));
-  if (!file) return {};
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const pick = (...keys: string[]) => keys.map((k) => raw[k]).find((v) => v !== undefined);
-  // The feature layer may be a bare tensor name or { name, shape, ... }.
-  const layer = pick('featureLayer', 'feature_layer') as string | { name?: string } | undefined;
-  return {
-    mean: pick('mean') as ModelMetadata['mean'],
-    std: pick('std') as ModelMetadata['std'],
-    classNames: pick('classNames', 'class_names', 'classes') as string[] | undefined,
-    featureLayer: typeof layer === 'string' ? layer : layer?.name,
-  };
-}
-
 export async function runExplain(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
   if (flag(args, 'help')) {
@@ -100,7 +81,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
 
   // Bad images and models are reported before any GPU is started.
   const image = await readImage(imagePath);
-  const engine: CamEngine = backend === 'cpu' ? await createCamEngine({ backend: 'cpu' }) : await createCamEngine({ gpu: await acquireGpu() });
+  const engine = await engineForBackend(backend);
   const explainer = await ModelExplainer.create({
     model: modelBytes,
     layer: optionalString(args, 'layer'),

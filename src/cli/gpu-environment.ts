@@ -12,6 +12,7 @@ import { constants } from 'node:os';
 import path from 'node:path';
 import { GpuUnavailableError } from '../engine/errors.js';
 import { nodeGpu, SWIFTSHADER_ICD, swiftshaderEnvironment } from '../engine/gpu/node.js';
+import { createCamEngine, type CamEngine } from '../engine/engine.js';
 
 export const REEXEC_VAR = 'WEBGPU_CAM_REEXEC';
 
@@ -117,4 +118,9 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   throw new GpuUnavailableError(
     `no WebGPU adapter found (no usable GPU driver); without a GPU install Chromium (apt-get install chromium) for its SwiftShader driver, or ${alternative}`,
   );
+}
+
+/** The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader), or the CPU reference. */
+export async function engineForBackend(backend: 'gpu' | 'cpu'): Promise<CamEngine> {
+  return backend === 'gpu' ? createCamEngine({ gpu: await acquireGpu() }) : createCamEngine({ backend: 'cpu' });
 }

@@ -5,7 +5,7 @@ import { encodeCam } from './methods/index.js';
 import { decodeCfcamDetails } from './methods/cfcam.js';
 import { computeCamCpu } from './reference/index.js';
 import { validateCamInput } from './validate.js';
-import type { CamInput, CamMethod, CamOptions, CamResult } from './types.js';
+import { GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CamResult } from './types.js';
 
 export type Backend = 'gpu' | 'cpu';
 
@@ -71,7 +71,7 @@ class GpuEngine implements CamEngine {
       const activations = rec.storage(input.activations.byteLength, 'activations');
       writeFloats(device, activations, input.activations);
       let gradients: GPUBuffer | null = null;
-      if (input.gradients && method !== 'eigencam') {
+      if (input.gradients && !GRADIENT_FREE_METHODS.has(method)) {
         gradients = rec.storage(input.gradients.byteLength, 'gradients');
         writeFloats(device, gradients, input.gradients);
       }
