@@ -1,4 +1,7 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
+
+const page = (name: string) => fileURLToPath(new URL(`./src/demo/${name}`, import.meta.url));
 
 // The browser app (demo, embedding example, benchmark page). ONNX Runtime Web needs
 // cross-origin isolation for its threaded wasm build.
@@ -11,5 +14,11 @@ export default defineConfig({
   // re-optimises and reloads the page (a fresh clone's first test run would hang on that).
   optimizeDeps: { include: ['onnx-proto', 'onnxruntime-web/webgpu', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
   preview: { headers: isolation },
-  build: { outDir: '../../dist/demo', emptyOutDir: true, target: 'es2022' },
+  build: {
+    outDir: '../../dist/demo',
+    emptyOutDir: true,
+    target: 'es2022',
+    // Three pages: the demo, the embedding example and the benchmark page.
+    rollupOptions: { input: { main: page('index.html'), embed: page('embed.html'), bench: page('bench.html') } },
+  },
 });

@@ -18,7 +18,7 @@ import { createServer, type ViteDevServer } from 'vite';
 import { CHROMIUM, WEBGPU_FLAGS } from '../test/helpers/browser.js';
 import type { BenchConfig, BenchState, CaseResult, ModelConfig } from '../src/demo/bench.js';
 import { parseLayerShape } from '../src/demo/bench-data.js';
-import { CAM_METHODS, type CamMethod } from '../src/engine/types.js';
+import { CAM_METHODS, LAYER_METHODS, type CamMethod } from '../src/engine/types.js';
 import { loadModelMetadata, readModelMetadata } from '../src/engine/model/metadata.js';
 import { renderHtmlReport } from './report-html.mjs';
 
@@ -74,7 +74,7 @@ export interface RunnerOptions {
 }
 
 const DEFAULTS = {
-  methods: [...CAM_METHODS] as CamMethod[],
+  methods: [...LAYER_METHODS] as CamMethod[],
   shapes: ['2048x7x7', '1024x14x14', '512x28x28', '256x56x56'],
   batches: [1, 8, 32],
   runs: 5,
@@ -174,9 +174,14 @@ export function parseRunnerArgs(argv: readonly string[]): RunnerOptions | 'help'
     if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got '${raw}'`);
     return n;
   };
-  const methods = (list('methods') ?? base.methods) as CamMethod[];
+  // Model mode also runs the methods that need the model (Score-CAM, ClusCAM) by default.
+  const methods = (list('methods') ?? (values.has('model') ? [...base.methods, 'scorecam', 'cluscam'] : base.methods)) as CamMethod[];
   for (const m of methods) {
     if (!(CAM_METHODS as readonly string[]).includes(m)) throw new UsageError(`unknown method '${m}' (known: ${CAM_METHODS.join(', ')})`);
+  }
+  const modelOnly = methods.filter((m) => !LAYER_METHODS.includes(m));
+  if (modelOnly.length > 0 && !values.has('model')) {
+    throw new UsageError(`${modelOnly.join(', ')} need a model, not a synthetic layer: add --model models/digits (softcam: --model models/softcam)`);
   }
   const shapes = list('shapes') ?? base.shapes;
   for (const s of shapes) {

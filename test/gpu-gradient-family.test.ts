@@ -15,7 +15,7 @@ import type { CamInput, CamMethod, CamOptions, CamShape } from '../src/engine/ty
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine, testGpu } from './helpers/gpu';
 
-type FamilyMethod = Exclude<CamMethod, 'cfcam'>;
+type FamilyMethod = Exclude<CamMethod, 'cfcam' | 'scorecam' | 'cluscam' | 'softcam'>;
 const METHODS: readonly FamilyMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'];
 const TOLERANCE = 1e-4;
 

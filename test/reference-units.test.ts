@@ -30,7 +30,7 @@ import {
   percentileOfSorted,
 } from '../src/engine/reference/percentile';
 import { resizeBilinear } from '../src/engine/reference/resize';
-import { CAM_METHODS, type CamInput } from '../src/engine/types';
+import { LAYER_METHODS, type CamInput } from '../src/engine/types';
 import { prng as rng } from './helpers/random';
 
 function randomArray(n: number, random: () => number, f: (r: number) => number = (r) => r): Float32Array {
@@ -583,7 +583,8 @@ describe('CF-CAM edge cases', () => {
 });
 
 describe('every method', () => {
-  it.each(CAM_METHODS.filter((m) => m !== 'cfcam'))('%s gives finite maps in [0,1], also for zero input', (method) => {
+  // Score-CAM and ClusCAM await a model (asynchronous references, test/scorecam and cluscam).
+  it.each([...LAYER_METHODS, 'softcam' as const].filter((m) => m !== 'cfcam'))('%s gives finite maps in [0,1], also for zero input', (method) => {
     for (const zero of [false, true]) {
       const random = rng(20);
       const n = 6 * 5 * 3;
@@ -591,6 +592,7 @@ describe('every method', () => {
         shape: { batch: 2, channels: 6, height: 5, width: 3, outHeight: 9, outWidth: 7 },
         activations: zero ? new Float32Array(2 * n) : randomArray(2 * n, random),
         gradients: randomArray(2 * n, random, (r) => r - 0.5),
+        classIndices: Int32Array.from([1, 4]), // Soft-CAM's evidence channels
       };
       const { maps } = computeCamCpu(method, input);
       expect(maps.length).toBe(2 * 63);

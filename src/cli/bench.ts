@@ -3,7 +3,7 @@
  * times from timestamp queries, and the CPU reference on one image for comparison.
  */
 import { createCamEngine, type CamEngine } from '../engine/engine.js';
-import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CfcamMode } from '../engine/types.js';
+import { GRADIENT_FREE_METHODS, LAYER_METHODS, type CamInput, type CamMethod, type CfcamMode } from '../engine/types.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required } from './args.js';
 import { acquireGpu } from './gpu-environment.js';
 import { formatShape, loadCamInput, parseSize } from './tensors.js';
@@ -15,7 +15,7 @@ times whole-batch GPU runs (wall time including upload and readback; per image =
 times each GPU kernel once with timestamp queries, and times the CPU reference on one image.
 
 Options:
-  --method M              ${CAM_METHODS.join(', ')} (default cfcam)
+  --method M              ${LAYER_METHODS.join(', ')} (default cfcam)
   --batch N               images per GPU call (default: the file's batch)
   --runs R                timed runs (default 5)
   --warmup W              untimed runs first (GPU: pipeline compilation; CPU: JIT) (default 1)
@@ -96,7 +96,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     return 0;
   }
   rejectPositionals(args, 'bench');
-  const method = choice<CamMethod>(args, 'method', CAM_METHODS, 'cfcam');
+  const method = choice<CamMethod>(args, 'method', LAYER_METHODS, 'cfcam');
   const needsGradients = !GRADIENT_FREE_METHODS.has(method);
   const activationsPath = required(args, 'activations');
   const gradientsPath = needsGradients ? required(args, 'gradients', ` (method ${method} needs gradients)`) : optionalString(args, 'gradients');

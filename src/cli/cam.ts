@@ -1,6 +1,6 @@
 /** `webgpu-cam cam`: one CAM (or a batch of them) from saved activation / gradient tensors. */
 import type { ComputeOptions } from '../engine/engine.js';
-import { CAM_METHODS, GRADIENT_FREE_METHODS, type BilateralParams, type CamMethod, type CfcamDetails, type CfcamMode } from '../engine/types.js';
+import { CAM_METHODS, GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS, type BilateralParams, type CamMethod, type CfcamDetails, type CfcamMode } from '../engine/types.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, formatShape, loadCamInput, parseSize, writeNpyFile } from './tensors.js';
@@ -12,7 +12,8 @@ Computes class activation maps from a layer's activations and the class-score gr
 Writes the maps as float32 .npy: [H',W'] for one image, [B,H',W'] for a batch, values in [0,1].
 
 Required:
-  --method M              ${CAM_METHODS.join(', ')}
+  --method M              ${CAM_METHODS.filter((m) => !MODEL_SCORED_METHODS.has(m)).join(', ')}
+                          (${[...MODEL_SCORED_METHODS].join(' and ')} need the model: use explain)
   --activations FILE      activations .npy
   --gradients FILE        gradients .npy (not needed by eigencam)
   --size S | HxW          output map size, e.g. 224 or 224x160
@@ -94,6 +95,9 @@ export async function runCam(argv: readonly string[]): Promise<number> {
   rejectPositionals(args, 'cam');
   required(args, 'method');
   const method = choice<CamMethod>(args, 'method', CAM_METHODS, 'cfcam');
+  if (MODEL_SCORED_METHODS.has(method)) {
+    throw new UsageError(`method ${method} runs the model on masked copies of the image, which cam does not have; use 'webgpu-cam explain --method ${method}'`);
+  }
   const needsGradients = !GRADIENT_FREE_METHODS.has(method);
   const activationsPath = required(args, 'activations');
   const gradientsPath = needsGradients ? required(args, 'gradients', ` (method ${method} needs gradients)`) : optionalString(args, 'gradients');

@@ -20,7 +20,7 @@ import { ExitRequest } from './gpu-environment.js';
 
 const HELP = `Usage: webgpu-cam <command> [options]
 
-Class activation maps (CF-CAM, Grad-CAM family, Eigen-CAM) on the GPU with WebGPU.
+Class activation maps (CF-CAM, Grad-CAM family, Eigen-CAM, Score-CAM, ClusCAM, Soft-CAM) on the GPU with WebGPU.
 
 Commands:
   explain  explain an ONNX classifier's prediction on an image (overlay PNG)

@@ -26,7 +26,8 @@ import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule, type SessionRun } from '../engine/model/session.js';
 import { computeCamCpu } from '../engine/reference/index.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CfcamMode } from '../engine/types.js';
-import { benchImageTensor, benchInput, formatLayerShape, parseLayerShape, sliceBatch, type LayerShape } from './bench-data.js';
+import { benchImageTensor, benchInput, formatLayerShape, mulberry32, parseLayerShape, sliceBatch, type LayerShape } from './bench-data.js';
+import { ModelExplainer } from '../engine/model/explainer.js';
 
 export interface BenchConfig {
   methods: CamMethod[];
@@ -479,9 +480,11 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
     return { ms: performance.now() - t, stageMs };
   };
 
+  // Score-CAM, ClusCAM and Soft-CAM go through the whole model pipeline instead (see runPipeline).
+  const direct = config.methods.filter((m) => !PIPELINE_METHODS.has(m));
   const results = new Map<CamMethod, CaseResult>();
   const camSamples = new Map<CamMethod, number[]>();
-  for (const method of config.methods) {
+  for (const method of direct) {
     results.set(method, {
       kind: 'model',
       method,
@@ -504,7 +507,8 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
     const iterations = 1 + config.warmup + config.runs;
     for (let i = 0; i < iterations; i++) {
       const timedIndex = i - 1 - config.warmup;
-      if (timedIndex > 0 && spent + spent / timedIndex > config.budgetMs * config.methods.length) {
+      if (direct.length === 0) break;
+      if (timedIndex > 0 && spent + spent / timedIndex > config.budgetMs * direct.length) {
         for (const r of results.values()) r.notes.push(`${timedIndex} of ${config.runs} runs (budget ${(config.budgetMs / 1000).toFixed(0)} s per method)`);
         break;
       }
@@ -516,7 +520,7 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
         if (info.sharesDevice === undefined && session.sharesDevice !== undefined) info.sharesDevice = session.sharesDevice;
         if (i === 0) info.topClass = argmax(run.host[logitsName].data as Float32Array);
         if (timedIndex >= 0) forwardSamples.push(ms);
-        for (const method of config.methods) {
+        for (const method of direct) {
           const r = results.get(method)!;
           if (!r.ok) continue;
           try {
@@ -547,7 +551,7 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
   info.forwardSamplesMs = forwardSamples.map(round);
   const forwardMs = median(forwardSamples);
   info.forwardMs = round(forwardMs);
-  for (const method of config.methods) {
+  for (const method of direct) {
     const r = results.get(method)!;
     const samples = camSamples.get(method)!;
     if (r.ok && samples.length > 0) {
@@ -568,6 +572,99 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
     state.cases.push(r);
     state.done++;
     addRow(r);
+  }
+  const pipelined = config.methods.filter((m) => PIPELINE_METHODS.has(m));
+  if (pipelined.length > 0) await runPipeline(ctx, config, state, { ort, bytes, target, name: m.name }, pipelined);
+}
+
+/** Methods the model-included mode times through ModelExplainer (the model runs between GPU steps, or a Soft-CAM evidence map). */
+const PIPELINE_METHODS: ReadonlySet<CamMethod> = new Set(['scorecam', 'cluscam', 'softcam']);
+
+/** A deterministic RGBA test picture for the whole-pipeline cases. */
+function benchRgba(width: number, height: number, seed = 11): { width: number; height: number; data: Uint8ClampedArray } {
+  const random = mulberry32(seed);
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? 255 : Math.floor(random() * 256);
+  return { width, height, data };
+}
+
+/**
+ * Model-included mode for Score-CAM, ClusCAM and Soft-CAM: per image, ModelExplainer's whole
+ * pipeline (pre-processing, the model with the target layer's outputs on ORT's wasm EP, then the
+ * method on our GPU engine; Score-CAM and ClusCAM also run the model on their masked inputs in
+ * batches). Reported per image: the model's forward time and the CAM time (masked forwards
+ * included), medians over the timed runs; the first run gives the per-stage GPU times.
+ */
+async function runPipeline(
+  ctx: GpuContext,
+  config: BenchConfig,
+  state: BenchState,
+  model: { ort: OrtModule; bytes: Uint8Array; target: string; name: string },
+  methods: CamMethod[],
+): Promise<void> {
+  // An engine on the benchmark's context (its owner disposes the context).
+  const engine = await createCamEngine({ context: ctx });
+  const explainer = await ModelExplainer.create({ model: model.bytes, layer: model.target, engine, ort: model.ort });
+  const [height, width] = explainer.inputSize;
+  const image = benchRgba(width, height);
+  const [, channels, layerHeight, layerWidth] = explainer.gradientModel.activationsShape;
+  try {
+    for (const method of methods) {
+      const r: CaseResult = {
+        kind: 'model',
+        method,
+        layer: `model ${model.name}`,
+        channels,
+        height: layerHeight,
+        width: layerWidth,
+        batch: 1,
+        outSize: height,
+        ok: true,
+        warmupMs: [],
+        kernels: {},
+        notes: [`target ${model.target}; whole pipeline (ModelExplainer: ORT wasm EP for the model, the GPU engine for the method)`],
+      };
+      const totals: number[] = [];
+      const forwards: number[] = [];
+      const cams: number[] = [];
+      let spent = 0;
+      try {
+        for (let i = 0; i < 1 + config.warmup + config.runs; i++) {
+          const timedIndex = i - 1 - config.warmup;
+          if (timedIndex > 0 && spent + spent / timedIndex > config.budgetMs) {
+            r.notes.push(`${timedIndex} of ${config.runs} runs (budget ${(config.budgetMs / 1000).toFixed(0)} s)`);
+            break;
+          }
+          state.current = `model ${model.name} ${method}: ${i === 0 ? 'stage timing' : timedIndex < 0 ? 'warm-up' : `run ${timedIndex + 1}`}`;
+          show(`${state.current}…`);
+          const started = performance.now();
+          const e = await explainer.explain(image, { method, camOptions: method === 'cfcam' ? { mode: config.mode } : {} });
+          const ms = performance.now() - started;
+          if (i === 0) {
+            for (const [stage, kms] of Object.entries(e.stageMs)) r.kernels[stage] = { batchMs: round(kms), perImageMs: round(kms) };
+          }
+          if (timedIndex >= 0) {
+            totals.push(ms);
+            forwards.push(e.timings.modelMs);
+            cams.push(e.timings.camMs);
+            spent += ms;
+          } else {
+            r.warmupMs.push(round(ms));
+          }
+        }
+        const perImageMs = median(totals);
+        r.gpu = { runs: totals.length, samplesMs: totals.map(round), batchMs: round(perImageMs), perImageMs: round(perImageMs), imagesPerSecond: round(1000 / perImageMs) };
+        r.model = { name: model.name, target: model.target, inputShape: [...explainer.gradientModel.inputShape], forwardMs: round(median(forwards)), camMs: round(median(cams)), camSamplesMs: cams.map(round) };
+      } catch (error) {
+        r.ok = false;
+        r.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      state.cases.push(r);
+      state.done++;
+      addRow(r);
+    }
+  } finally {
+    await explainer.dispose();
   }
 }
 

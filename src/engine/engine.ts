@@ -5,6 +5,10 @@ import { encodeCam } from './methods/index.js';
 import { decodeCfcamDetails } from './methods/cfcam.js';
 import { computeCamCpu } from './reference/index.js';
 import { validateCamInput } from './validate.js';
+import { runScoreCamGpu } from './methods/scorecam.js';
+import { runClusCamGpu } from './methods/cluscam.js';
+import { scoreCamCpu } from './reference/scorecam.js';
+import { clusCamCpu } from './reference/cluscam.js';
 import { GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CamResult } from './types.js';
 
 export type Backend = 'gpu' | 'cpu';
@@ -41,6 +45,9 @@ class CpuEngine implements CamEngine {
   readonly adapterName = 'cpu reference';
   async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
     validateCamInput(method, input, options);
+    // Score-CAM and ClusCAM await the model between steps: asynchronous references.
+    if (method === 'scorecam') return { ...(await scoreCamCpu(input, options)), stageMs: {} };
+    if (method === 'cluscam') return { ...(await clusCamCpu(input, options)), stageMs: {} };
     return { ...computeCamCpu(method, input, options), stageMs: {} };
   }
   dispose(): void {}
@@ -65,6 +72,9 @@ class GpuEngine implements CamEngine {
 
   private async computeNow(method: CamMethod, input: CamInput, options: ComputeOptions): Promise<CamRun> {
     validateCamInput(method, input, options);
+    // Score-CAM and ClusCAM run the model between GPU steps: several submits, their own drivers.
+    if (method === 'scorecam') return runScoreCamGpu(this.gpu, input, options);
+    if (method === 'cluscam') return runClusCamGpu(this.gpu, input, options);
     const { device } = this.gpu;
     const rec = new Recorder(this.gpu, { timing: options.timing, label: method });
     try {
@@ -76,13 +86,15 @@ class GpuEngine implements CamEngine {
         writeFloats(device, gradients, input.gradients);
       }
       const { shape } = input;
-      const encoded = encodeCam(rec, method, { shape, activations, gradients }, options);
+      const encoded = encodeCam(rec, method, { shape, activations, gradients, classIndices: input.classIndices }, options);
       const mapBytes = shape.batch * shape.outHeight * shape.outWidth * 4;
       const mapIndex = rec.read(encoded.map, mapBytes);
       const detailIndices = encoded.cfcam ? encoded.cfcam.read(rec) : undefined;
+      const signedIndex = encoded.signedMap ? rec.read(encoded.signedMap, mapBytes) : undefined;
       const { readbacks, stageMs } = await rec.submit();
       const result: CamRun = { shape, maps: new Float32Array(readbacks[mapIndex]), stageMs };
       if (encoded.cfcam && detailIndices) result.cfcam = decodeCfcamDetails(shape, readbacks, detailIndices);
+      if (signedIndex !== undefined) result.signedMaps = new Float32Array(readbacks[signedIndex]);
       return result;
     } catch (error) {
       rec.abandon();

@@ -32,3 +32,9 @@ export class GpuUnavailableError extends CamError {}
 
 /** The algorithm cannot produce a map for this input (the reference raises too). */
 export class NoValidChannelsError extends CamError {}
+
+/** An explainer (or one of its results) was used after dispose(), or disposed while a request waited. */
+export class DisposedError extends CamError {}
+
+/** A queued explanation was cancelled through its AbortSignal before it ran. */
+export class ExplainAbortedError extends CamError {}

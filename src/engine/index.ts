@@ -8,3 +8,5 @@ export { encodeCam, type GpuCamInputs, type EncodedCam } from './methods/index.j
 export { computeCamCpu } from './reference/index.js';
 export { parseNpy, encodeNpy, type NpyArray } from './io/npy.js';
 export { validateCamInput } from './validate.js';
+export { COLORMAPS, COLORMAP_TABLES, colorize, blendOver, type Colormap, type ColorizeOptions, type ContourOptions } from './colormaps.js';
+export { overlay, colorizeJet, jetColor, type RgbaImage, type CamMap, type OverlayOptions } from './overlay.js';

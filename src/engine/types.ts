@@ -1,9 +1,69 @@
 /** The CAM methods the engine implements (GPU and CPU reference). */
-export const CAM_METHODS = ['cfcam', 'gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'] as const;
+export const CAM_METHODS = ['cfcam', 'gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam', 'scorecam', 'cluscam', 'softcam'] as const;
 export type CamMethod = (typeof CAM_METHODS)[number];
 
 /** Methods that need no gradients. */
-export const GRADIENT_FREE_METHODS: ReadonlySet<CamMethod> = new Set(['eigencam']);
+export const GRADIENT_FREE_METHODS: ReadonlySet<CamMethod> = new Set(['eigencam', 'scorecam', 'cluscam', 'softcam']);
+
+/** Methods that score masked copies of the model input with the model (they need `CamInput.scorer`). */
+export const MODEL_SCORED_METHODS: ReadonlySet<CamMethod> = new Set(['scorecam', 'cluscam']);
+
+/**
+ * Methods computed from a layer's activations (and gradients) alone, on any layer: what the
+ * synthetic-layer benchmarks time. Score-CAM and ClusCAM need the model; Soft-CAM needs a Soft-CAM
+ * model's class-evidence map.
+ */
+export const LAYER_METHODS: readonly CamMethod[] = CAM_METHODS.filter((m) => !MODEL_SCORED_METHODS.has(m) && m !== 'softcam');
+
+/**
+ * Runs the model on masked copies of its input: what Score-CAM and ClusCAM need besides the
+ * activations. The model pipeline (ModelExplainer) provides it; tests can provide any function.
+ */
+export interface MaskedScorer {
+  /** The normalised model inputs [B, 3, outHeight, outWidth] (the masks are made at this size). */
+  inputs: Float32Array;
+  /** The class explained, per image. */
+  classIndices: Int32Array;
+  /** f_c(x): the class logit of each unmasked image (ClusCAM subtracts it). */
+  baseLogits: Float32Array;
+  /**
+   * Class logits f_c of `count` masked copies of image `image`: `masked` is [count, 3, H, W],
+   * the result holds `count` logits of class `classIndices[image]`.
+   */
+  score(masked: Float32Array, count: number, image: number): Promise<Float32Array>;
+}
+
+/** ClusCAM parameters (see shared/spec/cluscam.md). */
+export interface ClusCamOptions {
+  /** Number of clusters K (default 10). */
+  clusters?: number;
+  /** Fraction r of the K clusters with the lowest logit change that are dropped (default 0.5). */
+  dropRatio?: number;
+  /** Softmax temperature tau (default 0.5). */
+  temperature?: number;
+  /** Seed of the K-Means++ seeding (default 0); GPU and CPU pick the same seeds for the same value. */
+  seed?: number;
+  /** K-Means++ initialisations; the one with the lowest inertia is kept (default 1). */
+  inits?: number;
+  /** Lloyd iterations at most (default 300); they stop earlier when no assignment changes. */
+  maxIterations?: number;
+  /** Explicit initial centroids as channel indices (length K), instead of K-Means++ seeding. */
+  seedChannels?: readonly number[];
+}
+
+export interface ClusCamDetails {
+  /** [B*K] channel index of each initial centroid of the kept initialisation. */
+  seedChannels: Int32Array;
+  /** [B*C] cluster of each channel. */
+  assignments: Int32Array;
+  /** [B*K] f_c(x * M_k) - f_c(x). */
+  deltas: Float32Array;
+  /** [B*K] softmax weights (0 for dropped clusters). */
+  alphas: Float32Array;
+  /** [B] Lloyd iterations run and final inertia. */
+  iterations: Int32Array;
+  inertia: Float32Array;
+}
 
 /** Shape of one call: B images of C channels of H x W, maps out at outHeight x outWidth. */
 export interface CamShape {
@@ -38,14 +98,21 @@ export interface CamOptions {
   cfcamChunkImages?: number;
   /** Power-iteration steps for Eigen-CAM on the GPU. */
   eigenIterations?: number;
+  /** Score-CAM / ClusCAM: masked copies scored per model call (default 16). */
+  scoreBatchSize?: number;
+  cluscam?: ClusCamOptions;
 }
 
 /** Host-side tensors for one call, float32, C-order [B,C,H,W]. */
 export interface CamInput {
   shape: CamShape;
   activations: Float32Array;
-  /** Required by every method but Eigen-CAM. */
+  /** Required by every method but the gradient-free ones (GRADIENT_FREE_METHODS). */
   gradients?: Float32Array;
+  /** Score-CAM and ClusCAM: the model on masked inputs. */
+  scorer?: MaskedScorer;
+  /** Soft-CAM: the class (evidence-map channel) to show, per image. */
+  classIndices?: Int32Array;
 }
 
 /** CF-CAM details for each image of a batch. */
@@ -67,4 +134,7 @@ export interface CamResult {
   /** [B, outHeight, outWidth] float32 in [0,1]. */
   maps: Float32Array;
   cfcam?: CfcamDetails;
+  cluscam?: ClusCamDetails;
+  /** Soft-CAM: [B, outHeight, outWidth] the evidence map A_c resized, signed, not normalised. */
+  signedMaps?: Float32Array;
 }

@@ -29,7 +29,12 @@ export async function launchChromium(extraFlags: string[] = WEBGPU_FLAGS): Promi
 
 /** The demo app served by Vite's dev server on 127.0.0.1 (WebGPU needs a secure context). */
 export async function startDemoServer(): Promise<{ server: ViteDevServer; url: string }> {
-  const server = await createServer({ configFile: 'vite.config.ts', logLevel: 'error', server: { host: '127.0.0.1', port: 0 } });
+  const server = await createServer({
+    configFile: 'vite.config.ts',
+    logLevel: process.env.VITE_LOG === 'info' ? 'info' : 'error',
+    // No file watching: a page reloaded by an edit elsewhere in the checkout would restart mid-test.
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+  });
   await server.listen();
   const url = server.resolvedUrls?.local[0];
   if (!url) throw new Error('Vite did not report a URL');
@@ -41,13 +46,13 @@ export async function startDemoServer(): Promise<{ server: ViteDevServer; url: s
  * returned object's `browser` and `url` are valid inside tests. Chromium missing is a failure
  * (with the install command), never a skip.
  */
-export function useDemoBrowser(): { readonly browser: Browser; readonly url: string } {
+export function useDemoBrowser(flags: string[] = WEBGPU_FLAGS): { readonly browser: Browser; readonly url: string } {
   let browser: Browser | undefined;
   let server: ViteDevServer | undefined;
   let url = '';
   beforeAll(async () => {
     ({ server, url } = await startDemoServer());
-    browser = await launchChromium();
+    browser = await launchChromium(flags);
   });
   afterAll(async () => {
     await browser?.close();

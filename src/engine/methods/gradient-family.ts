@@ -7,7 +7,7 @@ import type { CamMethod } from '../types.js';
 import type { EncodedCam, GpuCamInputs } from './index.js';
 import { recordGradCamPostprocess } from './postprocess.js';
 
-export type GradientFamilyMethod = Exclude<CamMethod, 'cfcam' | 'eigencam'>;
+export type GradientFamilyMethod = Exclude<CamMethod, 'cfcam' | 'eigencam' | 'scorecam' | 'cluscam' | 'softcam'>;
 
 function isPixelProduct(method: GradientFamilyMethod): method is PixelProductMethod {
   return method === 'layercam' || method === 'hirescam';

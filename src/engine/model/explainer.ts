@@ -5,13 +5,19 @@
  * This is the host-array pipeline used by Node (ONNX Runtime's wasm EP) and as the browser
  * fallback: the model's outputs come back as arrays and the engine uploads them once. The
  * browser's zero-copy path binds ORT's GPU outputs directly (see session.ts, encodeCam).
+ *
+ * Score-CAM and ClusCAM also run the plain classifier on masked copies of the normalised input:
+ * the engine calls back into a MaskedScorer built here, backed by a second ORT session of the
+ * classifier with a symbolic batch (batched-model.ts), opened on first use.
  */
 import { listCandidateLayers } from './candidates.js';
 import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from '../reference/preprocess.js';
 import type { CamEngine } from '../engine.js';
-import type { CamMethod, CamOptions, CfcamDetails } from '../types.js';
+import { MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type CfcamDetails, type ClusCamDetails, type MaskedScorer } from '../types.js';
+import { BatchedClassifier } from './batched-model.js';
+import { resolveClusCamOptions } from '../reference/cluscam.js';
 import type { RgbaImage } from '../overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
@@ -23,6 +29,8 @@ export interface ModelMetadata {
   classNames?: string[];
   /** The layer to explain by default (else the deepest candidate). */
   featureLayer?: string;
+  /** Soft-CAM models: the class-evidence map tensor [1, classes, h, w] (method 'softcam' explains it). */
+  evidenceOutput?: string;
 }
 
 export interface ExplainerOptions {
@@ -54,17 +62,25 @@ export interface Explanation {
   map: Float32Array;
   width: number;
   height: number;
-  /** Milliseconds: pre-processing, the model run, the CAM (engine) step. */
-  timings: { preprocessMs: number; modelMs: number; camMs: number };
+  /**
+   * Milliseconds: pre-processing, the model run, the CAM (engine) step. Score-CAM and ClusCAM
+   * run the model on masked inputs inside the CAM step: `scoreMs` is that part of camMs.
+   */
+  timings: { preprocessMs: number; modelMs: number; camMs: number; scoreMs?: number };
   /** GPU stage times of the CAM step (GPU engine only). */
   stageMs: Record<string, number>;
   cfcam?: CfcamDetails;
+  /** Methods with a signed map (Soft-CAM's evidence): that map at the model's input size, not normalised. */
+  signedMap?: Float32Array;
+  /** ClusCAM: seeds, cluster of each channel, logit changes and weights of the clusters. */
+  cluscam?: ClusCamDetails;
 }
 
 export interface ExplainRequest {
   method?: CamMethod;
   /** Class to explain; default the top-1 prediction. */
   classIndex?: number;
+  /** Method options, e.g. `scoreBatchSize` (masked inputs per model run) and `cluscam` for ClusCAM. */
   camOptions?: CamOptions;
 }
 
@@ -77,6 +93,16 @@ function softmaxTop(logits: Float32Array, count: number, names?: string[]): Clas
     .slice(0, count);
 }
 
+/**
+ * A Soft-CAM model's class-evidence map: the metadata's `evidenceOutput`, else a candidate layer
+ * with 'evidence' in its name and one channel per class. Other models have none.
+ */
+export function findEvidenceLayer(candidates: readonly CandidateLayer[], metadata: ModelMetadata, numClasses: number): string | undefined {
+  const perClass = (c: CandidateLayer) => c.shape[1] === numClasses;
+  if (metadata.evidenceOutput) return candidates.find((c) => c.name === metadata.evidenceOutput && perClass(c))?.name;
+  return candidates.find((c) => /evidence/i.test(c.name) && perClass(c))?.name;
+}
+
 export class ModelExplainer {
   private constructor(
     readonly gradientModel: GradientModel,
@@ -85,6 +111,10 @@ export class ModelExplainer {
     private readonly session: ModelSession,
     private readonly engine: CamEngine,
     private readonly metadata: ModelMetadata,
+    /** Score-CAM / ClusCAM: the plain classifier on masked inputs (its session opens on first use). */
+    private readonly classifier: BatchedClassifier,
+    /** Soft-CAM models: the class-evidence map (method 'softcam' explains it); undefined for other models. */
+    readonly evidenceLayer: string | undefined,
   ) {}
 
   /** Build the gradient model for the layer and open its session. */
@@ -95,7 +125,17 @@ export class ModelExplainer {
     if (!layer) throw new InvalidOptionError('the model has no 4-D feature layer on the path to its logits to explain');
     const gradientModel = buildGradientModel(options.model, { target: layer });
     const session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
-    return new ModelExplainer(gradientModel, layer, candidates, session, options.engine, metadata);
+    const classifier = new BatchedClassifier({
+      model: options.model,
+      inputName: gradientModel.inputName,
+      inputShape: gradientModel.inputShape,
+      logitsName: gradientModel.outputs.logits,
+      numClasses: gradientModel.numClasses,
+      ort: options.ort,
+      numThreads: options.numThreads,
+    });
+    const evidenceLayer = findEvidenceLayer(candidates, metadata, gradientModel.numClasses);
+    return new ModelExplainer(gradientModel, layer, candidates, session, options.engine, metadata, classifier, evidenceLayer);
   }
 
   /** The model's input size [height, width]. */
@@ -111,6 +151,15 @@ export class ModelExplainer {
     if (request.classIndex !== undefined && !(Number.isInteger(request.classIndex) && request.classIndex >= 0 && request.classIndex < gm.numClasses)) {
       throw new InvalidOptionError(`class ${request.classIndex} is out of range: the model has ${gm.numClasses} classes (0..${gm.numClasses - 1})`);
     }
+    if (method === 'softcam' && this.layer !== this.evidenceLayer) {
+      throw new InvalidOptionError(
+        this.evidenceLayer
+          ? `softcam explains the model's class-evidence map '${this.evidenceLayer}', but this explainer is on layer '${this.layer}': choose that layer`
+          : `softcam needs a Soft-CAM model: a class-evidence map [1, ${gm.numClasses}, h, w] whose spatial mean is the logits, named by model.json's evidence_output or with 'evidence' in its name; this model has none (try models/softcam)`,
+      );
+    }
+    // ClusCAM's options are checked against the layer before the model runs.
+    if (method === 'cluscam') resolveClusCamOptions(request.camOptions?.cluscam, gm.activationsShape[1]);
 
     let started = performance.now();
     const { data } = preprocessCpu(image, {
@@ -143,6 +192,24 @@ export class ModelExplainer {
     const top5 = softmaxTop(logits, Math.min(5, logits.length), this.metadata.classNames);
     const classIndex = request.classIndex ?? top5[0].index;
     const [, channels, layerHeight, layerWidth] = gm.activationsShape;
+    // Score-CAM and ClusCAM: the model on masked copies of the normalised input, in batches.
+    let scoreMs = 0;
+    const classifier = this.classifier;
+    const scorer: MaskedScorer | undefined = MODEL_SCORED_METHODS.has(method)
+      ? {
+          inputs: data,
+          classIndices: Int32Array.of(classIndex),
+          baseLogits: Float32Array.of(logits[classIndex]),
+          async score(masked, count) {
+            const t0 = performance.now();
+            try {
+              return await classifier.classLogits(masked, count, classIndex);
+            } finally {
+              scoreMs += performance.now() - t0;
+            }
+          },
+        }
+      : undefined;
     started = performance.now();
     const cam = await this.engine.compute(
       method,
@@ -150,6 +217,8 @@ export class ModelExplainer {
         shape: { batch: 1, channels, height: layerHeight, width: layerWidth, outHeight: height, outWidth: width },
         activations,
         gradients,
+        classIndices: Int32Array.of(classIndex),
+        scorer,
       },
       { ...request.camOptions, timing: true },
     );
@@ -161,9 +230,11 @@ export class ModelExplainer {
       map: cam.maps,
       width,
       height,
-      timings: { preprocessMs, modelMs, camMs },
+      timings: scorer ? { preprocessMs, modelMs, camMs, scoreMs } : { preprocessMs, modelMs, camMs },
       stageMs: cam.stageMs,
       cfcam: cam.cfcam,
+      signedMap: cam.signedMaps,
+      cluscam: cam.cluscam,
     };
   }
 
@@ -173,6 +244,7 @@ export class ModelExplainer {
   }
 
   async dispose(): Promise<void> {
+    await this.classifier.dispose();
     await this.session.dispose();
   }
 }

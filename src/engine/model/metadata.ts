@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ModelMetadata } from './explainer.js';
+import { parseModelMetadata } from './metadata-parse.js';
 
 /** The metadata file for `modelPath`: MODEL.json beside it, else model.json in its folder. */
 export function modelMetadataPath(modelPath: string): string | undefined {
@@ -17,14 +18,5 @@ export function loadModelMetadata(modelPath: string): ModelMetadata {
 
 /** A metadata JSON file, with either camelCase or snake_case keys. */
 export function readModelMetadata(jsonPath: string): ModelMetadata {
-  const raw = JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>;
-  const pick = (...keys: string[]) => keys.map((k) => raw[k]).find((v) => v !== undefined);
-  // The feature layer may be a bare tensor name or { name, shape, ... }.
-  const layer = pick('featureLayer', 'feature_layer') as string | { name?: string } | undefined;
-  return {
-    mean: pick('mean') as ModelMetadata['mean'],
-    std: pick('std') as ModelMetadata['std'],
-    classNames: pick('classNames', 'class_names', 'classes') as string[] | undefined,
-    featureLayer: typeof layer === 'string' ? layer : layer?.name,
-  };
+  return parseModelMetadata(JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, unknown>);
 }

@@ -3,14 +3,17 @@
  * `createCamEngine({ backend: 'cpu' })` and the yardstick the GPU kernels are tested against.
  * Inputs are assumed validated (validateCamInput).
  */
+import { InvalidOptionError } from '../errors.js';
 import type { CamInput, CamMethod, CamOptions, CamResult, CfcamDetails } from '../types.js';
 import { cfcamImage } from './cfcam.js';
 import { eigencamMap } from './eigencam.js';
 import { gradientFamilyMap } from './gradient-family.js';
+import { softcamCpu } from './softcam.js';
 
 export { cfcamImage } from './cfcam.js';
 export { eigencamMap } from './eigencam.js';
 export { gradientFamilyMap } from './gradient-family.js';
+export { softcamCpu, softcamImage } from './softcam.js';
 
 /** Compute `method` for every image of the batch; maps are [B, outHeight, outWidth] float32. */
 export function computeCamCpu(method: CamMethod, input: CamInput, options: CamOptions = {}): CamResult {
@@ -48,6 +51,11 @@ export function computeCamCpu(method: CamMethod, input: CamInput, options: CamOp
       details.noise[b] = r.noise;
     }
     return { shape: { ...input.shape }, maps, cfcam: details };
+  }
+
+  if (method === 'softcam') return softcamCpu(input);
+  if (method === 'scorecam' || method === 'cluscam') {
+    throw new InvalidOptionError(`${method} awaits the model between steps: use the asynchronous ${method === 'scorecam' ? 'scoreCamCpu' : 'clusCamCpu'} (or engine.compute)`);
   }
 
   for (let b = 0; b < B; b++) {

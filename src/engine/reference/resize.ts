@@ -15,13 +15,18 @@ export interface AxisTaps {
   frac: Float64Array;
 }
 
-export function bilinearTaps(inSize: number, outSize: number): AxisTaps {
+/**
+ * With `alignCorners` (PyTorch `align_corners=True`, `nn.UpsamplingBilinear2d`, which
+ * pytorch-grad-cam's ScoreCAM uses for its masks) output d samples src = d * (in - 1) / (out - 1)
+ * instead: the corner pixels of input and output coincide.
+ */
+export function bilinearTaps(inSize: number, outSize: number, alignCorners = false): AxisTaps {
   const i0 = new Int32Array(outSize);
   const i1 = new Int32Array(outSize);
   const frac = new Float64Array(outSize);
-  const scale = inSize / outSize;
+  const scale = alignCorners ? (outSize > 1 ? (inSize - 1) / (outSize - 1) : 0) : inSize / outSize;
   for (let d = 0; d < outSize; d++) {
-    const src = Math.max((d + 0.5) * scale - 0.5, 0);
+    const src = alignCorners ? d * scale : Math.max((d + 0.5) * scale - 0.5, 0);
     // src <= in - 0.5 always, so floor(src) <= in - 1; the min only guards float surprises.
     const x0 = Math.min(Math.floor(src), inSize - 1);
     i0[d] = x0;
@@ -31,10 +36,10 @@ export function bilinearTaps(inSize: number, outSize: number): AxisTaps {
   return { i0, i1, frac };
 }
 
-/** Resize a row-major inH x inW map to outH x outW (float64 arithmetic). Equal sizes give the input back. */
-export function resizeBilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number, outW: number): Float64Array {
-  const rows = bilinearTaps(inH, outH);
-  const cols = bilinearTaps(inW, outW);
+/** Resize a row-major inH x inW map to outH x outW (float64 arithmetic). Equal sizes give the input back (both conventions). */
+export function resizeBilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number, outW: number, alignCorners = false): Float64Array {
+  const rows = bilinearTaps(inH, outH, alignCorners);
+  const cols = bilinearTaps(inW, outW, alignCorners);
   const out = new Float64Array(outH * outW);
   for (let y = 0; y < outH; y++) {
     const r0 = rows.i0[y] * inW;

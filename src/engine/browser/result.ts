@@ -1,0 +1,202 @@
+/**
+ * One explanation as a web page uses it: the map as a Float32Array (a copy, on demand), as a
+ * GPUBuffer and a GPUTexture on the explainer's device (made on first use, for viewers that
+ * render with WebGPU), coloured into ImageData, drawn over a canvas, or saved as .npy.
+ */
+import { colorize, type ColorizeOptions } from '../colormaps.js';
+import { DisposedError, InvalidOptionError } from '../errors.js';
+import { BufferUsage } from '../gpu/flags.js';
+import { encodeNpy } from '../io/npy.js';
+import type { ClassScore } from '../model/explainer.js';
+import type { CamMethod, CfcamDetails, ClusCamDetails } from '../types.js';
+import type { Region } from './sources.js';
+
+/** GPUTextureUsage bits (read lazily: the global only exists where WebGPU does). */
+const TEXTURE_BINDING = 0x04;
+const TEXTURE_COPY_SRC = 0x01;
+const TEXTURE_COPY_DST = 0x02;
+
+export interface DrawOverlayOptions extends ColorizeOptions {
+  /**
+   * Where the map goes on the canvas, in canvas pixels (default: the whole canvas). A viewer
+   * passes the on-screen rectangle of the image region that was explained.
+   */
+  region?: Region;
+  /** Clear the canvas first (default false: the overlay is composited over what is there). */
+  clear?: boolean;
+  /** Show Soft-CAM's signed evidence (default: true with the 'diverging' colour map when there is one). */
+  signed?: boolean;
+}
+
+export interface ExplanationData {
+  method: CamMethod;
+  classIndex: number;
+  className?: string;
+  top5: ClassScore[];
+  /** [height, width] map at the model's input size, values in [0, 1]. */
+  map: Float32Array;
+  /** Soft-CAM: the evidence map A_c resized, signed. */
+  signedMap?: Float32Array;
+  width: number;
+  height: number;
+  /** The source rectangle that was explained (source pixels). */
+  region: Region;
+  timings: { preprocessMs: number; modelMs: number; camMs: number; totalMs: number };
+  stageMs: Record<string, number>;
+  cfcam?: CfcamDetails;
+  cluscam?: ClusCamDetails;
+}
+
+export class CamExplanation {
+  private gpuBuffer?: GPUBuffer;
+  private gpuTexture?: GPUTexture;
+  private disposed = false;
+
+  constructor(
+    private readonly data: ExplanationData,
+    private readonly device: GPUDevice | undefined,
+    private readonly onDispose: (result: CamExplanation) => void,
+  ) {}
+
+  get method(): CamMethod {
+    return this.data.method;
+  }
+  get classIndex(): number {
+    return this.data.classIndex;
+  }
+  get className(): string | undefined {
+    return this.data.className;
+  }
+  get top5(): ClassScore[] {
+    return this.data.top5;
+  }
+  get width(): number {
+    return this.data.width;
+  }
+  get height(): number {
+    return this.data.height;
+  }
+  get region(): Region {
+    return this.data.region;
+  }
+  get timings(): ExplanationData['timings'] {
+    return this.data.timings;
+  }
+  /** GPU milliseconds per stage of the CAM step (GPU engine with timestamp queries). */
+  get stageMs(): Record<string, number> {
+    return this.data.stageMs;
+  }
+  get cfcam(): CfcamDetails | undefined {
+    return this.data.cfcam;
+  }
+  get cluscam(): ClusCamDetails | undefined {
+    return this.data.cluscam;
+  }
+  /** Whether the map has a signed version (Soft-CAM's evidence). */
+  get signed(): boolean {
+    return this.data.signedMap !== undefined;
+  }
+
+  private live(): void {
+    if (this.disposed) throw new DisposedError('this explanation was disposed (or its explainer was): explain again');
+  }
+
+  private gpuDevice(what: string): GPUDevice {
+    this.live();
+    if (!this.device) throw new InvalidOptionError(`${what} needs WebGPU; this explainer runs on the CPU reference (use toFloat32Array())`);
+    return this.device;
+  }
+
+  /** A copy of the map, [height * width] row-major, values in [0, 1]. */
+  toFloat32Array(): Float32Array {
+    this.live();
+    return this.data.map.slice();
+  }
+
+  /** A copy of the signed map (Soft-CAM), or undefined for other methods. */
+  signedFloat32Array(): Float32Array | undefined {
+    this.live();
+    return this.data.signedMap?.slice();
+  }
+
+  /** The map as an `.npy` file (float32, shape [height, width]); `signed` picks Soft-CAM's signed map. */
+  toNpy(signed = false): Uint8Array {
+    this.live();
+    const values = signed ? this.data.signedMap : this.data.map;
+    if (!values) throw new InvalidOptionError(`method ${this.method} has no signed map`);
+    return encodeNpy(values, [this.height, this.width]);
+  }
+
+  /** The map in a storage buffer (float32 [height * width]) of the explainer's device; freed by dispose(). */
+  get buffer(): GPUBuffer {
+    const device = this.gpuDevice('result.buffer');
+    if (!this.gpuBuffer) {
+      this.gpuBuffer = device.createBuffer({
+        label: `${this.method} map`,
+        size: this.data.map.byteLength,
+        usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+      });
+      device.queue.writeBuffer(this.gpuBuffer, 0, this.data.map as Float32Array<ArrayBuffer>);
+    }
+    return this.gpuBuffer;
+  }
+
+  /**
+   * The map as an `r32float` texture (width x height) of the explainer's device, for
+   * `textureLoad` in a viewer's shaders; freed by dispose().
+   */
+  get texture(): GPUTexture {
+    const device = this.gpuDevice('result.texture');
+    if (!this.gpuTexture) {
+      this.gpuTexture = device.createTexture({
+        label: `${this.method} map`,
+        size: [this.width, this.height],
+        format: 'r32float',
+        usage: TEXTURE_BINDING | TEXTURE_COPY_SRC | TEXTURE_COPY_DST,
+      });
+      device.queue.writeTexture({ texture: this.gpuTexture }, this.data.map as Float32Array<ArrayBuffer>, { bytesPerRow: this.width * 4 }, [this.width, this.height]);
+    }
+    return this.gpuTexture;
+  }
+
+  /** The coloured map as ImageData (map resolution), with the colour map, opacity, threshold and contour asked for. */
+  toImageData(options: DrawOverlayOptions = {}): ImageData {
+    this.live();
+    const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
+    const values = signed ? this.data.signedMap : this.data.map;
+    if (!values) throw new InvalidOptionError(`method ${this.method} has no signed map; signed overlays are for softcam`);
+    const rgba = colorize(values, this.width, this.height, { ...options, signed });
+    return new ImageData(new Uint8ClampedArray(rgba), this.width, this.height);
+  }
+
+  /**
+   * Draw the coloured map over `canvas` (its 2D context), scaled into `options.region` (canvas
+   * pixels; default the whole canvas) with the browser's smoothing. The map's alpha is the
+   * opacity (0 below the threshold), so what is already on the canvas shows through.
+   */
+  drawOverlay(canvas: HTMLCanvasElement | OffscreenCanvas, options: DrawOverlayOptions = {}): void {
+    const heat = this.toImageData(options);
+    const ctx = canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
+    if (!ctx) throw new InvalidOptionError('drawOverlay needs a canvas with a 2D context (this one already has another kind)');
+    const layer = new OffscreenCanvas(this.width, this.height);
+    layer.getContext('2d')!.putImageData(heat, 0, 0);
+    const r = options.region ?? { x: 0, y: 0, width: canvas.width, height: canvas.height };
+    if (options.clear) ctx.clearRect(0, 0, canvas.width, canvas.height);
+    ctx.save();
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(layer, r.x, r.y, r.width, r.height);
+    ctx.restore();
+  }
+
+  /** Free the GPU buffer and texture (if made). Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.gpuBuffer?.destroy();
+    this.gpuTexture?.destroy();
+    this.gpuBuffer = undefined;
+    this.gpuTexture = undefined;
+    this.onDispose(this);
+  }
+}
