@@ -5,7 +5,7 @@
  * layer shapes x batch sizes, see src/demo/bench.ts) and writes
  *   bench/out/browser-<date>.json, bench/out/browser-latest.json, bench/out/browser-latest.html.
  *
- * Default browser: /usr/bin/chromium with the SwiftShader WebGPU flags of test/helpers/browser.ts
+ * Default browser: /usr/bin/chromium with the SwiftShader WebGPU flags of scripts/chromium.ts
  * (no GPU needed). On a machine with a GPU, pass --chrome and --flags, e.g.
  *   npm run bench:browser -- --chrome /opt/google/chrome/chrome --flags "--enable-unsafe-webgpu --enable-features=Vulkan"
  */
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { createServer, type ViteDevServer } from 'vite';
-import { CHROMIUM, WEBGPU_FLAGS } from '../test/helpers/browser.js';
+import { CHROMIUM, WEBGPU_FLAGS } from '../scripts/chromium.js';
 import type { BenchConfig, BenchState, CaseResult, ModelConfig } from '../src/demo/bench.js';
 import { parseLayerShape } from '../src/demo/bench-data.js';
 import { CAM_METHODS, LAYER_METHODS, type CamMethod } from '../src/engine/types.js';
