@@ -209,6 +209,14 @@ describe('the embedding example (embed.html)', () => {
     expect(first.classIndex).toBe(expected.classIndex);
     expect(maxAbsDiff(first.map, expected.map)).toBeLessThanOrEqual(1e-4);
     expect(await page.evaluate(() => document.body.dataset.element)).toBe('explained');
+    // <cam-overlay> explains again when an attribute that changes the explanation changes.
+    const elementMethod = await page.evaluate(async () => {
+      const element = document.getElementById('element') as HTMLElement & { result?: { method: string } };
+      const again = new Promise<string>((resolve) => element.addEventListener('explained', () => resolve(element.result!.method), { once: true }));
+      element.setAttribute('method', 'eigencam');
+      return again;
+    });
+    expect(elementMethod).toBe('eigencam');
 
     // The overlay is on the viewer: its pixels differ from the bare mosaic's.
     const differs = await page.evaluate(() => {

@@ -2,7 +2,8 @@
  * The embedding API (src/engine/browser) in headless Chromium: results as GPUBuffer, GPUTexture
  * and Float32Array agree; many requests in flight queue and all resolve in call order; an
  * aborted request never runs; dispose() rejects waiting requests, destroys results' GPU
- * resources and the explainer's device; bad input gives typed errors.
+ * resources and the explainer's device (results keep their host data); pixels are read when
+ * explain() is called; bad or unloaded sources give typed errors.
  */
 import { describe, expect, it } from 'vitest';
 import { useDemoBrowser } from './helpers/browser';
@@ -27,6 +28,12 @@ interface ApiReport {
   deviceLost: string;
   explainAfterDispose: string;
   cpuEqualsGpu: number;
+  closedAfterCallEquals: number;
+  closedError: string;
+  unloadedError: string;
+  abortEvents: string[];
+  runningResolved: boolean;
+  hostAfterDispose: number;
 }
 
 /** Page code (a string: vitest rewrites import() in test code). `root` is the project folder. */
@@ -89,6 +96,25 @@ const PAGE_CODE = `async (root) => {
   report.classes = results.map((r) => r.classIndex);
   report.sameMaps = maxDiff(results[0].toFloat32Array(), results[6].toFloat32Array()) === 0;
 
+  // Pixels are read when explain() is called: closing the bitmap right after does not matter.
+  const closing = await createImageBitmap(bitmaps[3]);
+  const early = explainer.explain(closing, { method: 'gradcam' });
+  closing.close();
+  report.closedAfterCallEquals = maxDiff((await early).toFloat32Array(), results[3].toFloat32Array());
+  report.closedError = await message(explainer.explain(closing));
+  const unloaded = new Image();
+  unloaded.src = SAMPLE_IMAGES[0].url + '?not-yet';
+  report.unloadedError = await message(explainer.explain(unloaded));
+
+  // Cancelling a waiting request rejects it at once, before the request ahead of it finishes.
+  const events = [];
+  const slow = explainer.explain(bitmaps[0], { method: 'cfcam' }).then(() => events.push('slow done'));
+  const cancel = new AbortController();
+  const cancelled = explainer.explain(bitmaps[1], { method: 'gradcam', signal: cancel.signal }).then(() => events.push('cancelled ran'), (e) => events.push(e.name));
+  setTimeout(() => cancel.abort(), 10);
+  await Promise.all([slow, cancelled]);
+  report.abortEvents = events;
+
   // Typed errors for bad input.
   report.regionError = await message(explainer.explain(bitmaps[0], { region: { x: 500, y: 500, width: 10, height: 10 } }));
   report.methodError = await message(explainer.explain(bitmaps[0], { method: 'nope' }));
@@ -109,11 +135,14 @@ const PAGE_CODE = `async (root) => {
   // dispose(): waiting requests are rejected, results and the device are freed.
   const running = explainer.explain(bitmaps[2], { method: 'gradcam' });
   const waiting = explainer.explain(bitmaps[4], { method: 'gradcam' });
+  await new Promise((r) => setTimeout(r, 0)); // the first one has started
   const lost = device.lost.then((info) => info.reason);
   await explainer.dispose();
-  await running.catch(() => undefined);
+  const finished = await running.then((r) => r, () => undefined);
+  report.runningResolved = finished !== undefined && finished.toFloat32Array().length === 224 * 224;
   report.waitingRejected = await message(waiting);
   report.disposedResult = await message(Promise.resolve().then(() => result.buffer));
+  report.hostAfterDispose = result.toFloat32Array().length;
   report.deviceLost = await Promise.race([lost, new Promise((r) => setTimeout(() => r('not lost'), 5000))]);
   report.explainAfterDispose = await message(explainer.explain(bitmaps[0]));
   return report;
@@ -144,6 +173,12 @@ describe('the embedding API in a real browser', () => {
     expect(r.disposedResult).toMatch(/^DisposedError/);
     expect(r.deviceLost).toBe('destroyed');
     expect(r.explainAfterDispose).toMatch(/^DisposedError/);
+    expect(r.closedAfterCallEquals).toBe(0);
+    expect(r.closedError).toMatch(/^InvalidOptionError: the ImageBitmap is closed/);
+    expect(r.unloadedError).toMatch(/^InvalidOptionError: the <img> has not loaded yet/);
+    expect(r.abortEvents).toEqual(['ExplainAbortedError', 'slow done']);
+    expect(r.runningResolved).toBe(true);
+    expect(r.hostAfterDispose).toBe(224 * 224);
     await page.close();
   });
 });

@@ -14,6 +14,7 @@ import { InvalidOptionError, ShapeMismatchError } from '../src/engine/errors';
 import { Recorder } from '../src/engine/gpu/recorder';
 import { encodeCam } from '../src/engine/methods/index';
 import { decodeImage } from '../src/engine/model/image-io';
+import { ModelExplainer } from '../src/engine/model/explainer';
 import { readModelMetadata } from '../src/engine/model/metadata';
 import { createModelSession } from '../src/engine/model/session';
 import { computeCamCpu } from '../src/engine/reference/index';
@@ -284,4 +285,45 @@ describe('softcam: the bundled Soft-CAM digits model (ONNX Runtime Web, wasm EP)
       expect(hi).toBeGreaterThan(0);
     });
   }
+});
+
+describe('softcam through ModelExplainer', () => {
+  it('finds the evidence map, explains it, and returns A_c whose mean is the class logit', async () => {
+    const model = new Uint8Array(readFileSync(path.join(MODEL_DIR, 'softcam-digits.onnx')));
+    const image = decodeImage(new Uint8Array(readFileSync(path.join(SAMPLES, 'sample-1.png'))));
+    const explainer = await ModelExplainer.create({ model, metadata: readModelMetadata(path.join(MODEL_DIR, 'model.json')), engine: await testEngine(), ort, numThreads: 1 });
+    try {
+      expect(explainer.evidenceLayer).toBe('evidence');
+      expect(explainer.layer).toBe('evidence');
+      for (const classIndex of [undefined, 7]) {
+        const e = await explainer.explain(image, { method: 'softcam', classIndex });
+        const logit = e.top5.find((c) => c.index === e.classIndex)?.logit;
+        const evidence = e.evidence!;
+        expect([evidence.height, evidence.width]).toEqual([7, 7]);
+        if (logit !== undefined) expect(Math.abs(mean(evidence.data) - logit)).toBeLessThanOrEqual(1e-4);
+        expect(e.signedMap!.length).toBe(224 * 224);
+      }
+    } finally {
+      await explainer.dispose();
+    }
+    // The metadata can be absent: a layer named like 'evidence' with one channel per class is found.
+    const bare = await ModelExplainer.create({ model, engine: await createCamEngine({ backend: 'cpu' }), ort, numThreads: 1 });
+    try {
+      expect(bare.evidenceLayer).toBe('evidence');
+    } finally {
+      await bare.dispose();
+    }
+  });
+
+  it('refuses softcam on a model without a class-evidence map', async () => {
+    const model = new Uint8Array(readFileSync(path.join(ROOT, 'models/digits/digits-resnet.onnx')));
+    const explainer = await ModelExplainer.create({ model, engine: await createCamEngine({ backend: 'cpu' }), ort, numThreads: 1 });
+    try {
+      expect(explainer.evidenceLayer).toBeUndefined();
+      const image = decodeImage(new Uint8Array(readFileSync(path.join(SAMPLES, 'sample-0.png'))));
+      await expect(explainer.explain(image, { method: 'softcam' })).rejects.toThrow(/softcam needs a Soft-CAM model/);
+    } finally {
+      await explainer.dispose();
+    }
+  });
 });

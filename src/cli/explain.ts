@@ -7,6 +7,7 @@ import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
 import { overlay } from '../engine/overlay.js';
 import { COLORMAPS, colormapOverlay, type Colormap } from '../engine/colormaps.js';
+import { CLUSCAM_DEFAULTS, droppedClusters } from '../engine/reference/cluscam.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
@@ -33,7 +34,7 @@ Options:
                           is dropped, in [0, 1) (default 0.5)
   --temperature T         cluscam: softmax temperature, > 0 (default 0.5)
   --seed S                cluscam: K-Means++ seed, an integer (default 0)
-  --inits N               cluscam: K-Means++ initialisations, the lowest inertia kept (default 1)
+  --inits N               cluscam: K-Means++ initialisations, the lowest inertia kept (default 3)
   --out FILE              write an overlay PNG at the image's size (JET exactly as the reference)
   --colormap NAME         overlay colours: jet, turbo, viridis, inferno, diverging (default jet)
   --signed                softcam: the signed evidence (overlay in the diverging map unless
@@ -160,13 +161,19 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
   // Bad images and models are reported before any GPU is started.
   const image = await readImage(imagePath);
   const engine = await engineForBackend(backend);
-  const explainer = await ModelExplainer.create({
-    model: modelBytes,
-    layer: optionalString(args, 'layer'),
-    metadata: loadModelMetadata(modelPath),
-    engine,
-    numThreads: 1,
-  });
+  let explainer: ModelExplainer;
+  try {
+    explainer = await ModelExplainer.create({
+      model: modelBytes,
+      layer: optionalString(args, 'layer'),
+      metadata: loadModelMetadata(modelPath),
+      engine,
+      numThreads: 1,
+    });
+  } catch (error) {
+    engine.dispose();
+    throw error;
+  }
   try {
     const result = await explainer.explain(image, { method, classIndex, camOptions });
     const values = signed ? result.signedMap! : result.map;
@@ -208,7 +215,9 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
       console.log(`time: pre-processing ${t.preprocessMs.toFixed(1)} ms, model ${t.modelMs.toFixed(1)} ms, CAM ${t.camMs.toFixed(1)} ms${scored}`);
       if (result.cluscam) {
         const c = clusCamSummary(result.cluscam);
-        const kept = c.alphas.map((a, k) => ({ a, k })).filter(({ a }) => a > 0);
+        // By the drop rule, not by alpha > 0: a kept cluster's weight can underflow to 0.
+        const dropped = droppedClusters(c.deltas, camOptions.cluscam?.dropRatio ?? CLUSCAM_DEFAULTS.dropRatio);
+        const kept = c.alphas.map((a, k) => ({ a, k })).filter(({ k }) => !dropped[k]);
         console.log(`clusters: ${c.clusters} (${c.iterations} K-Means iterations, inertia ${c.inertia.toPrecision(6)}), kept ${kept.length}:`);
         for (const { a, k } of kept) console.log(`  cluster ${k}: ${c.sizes[k]} channels, logit change ${c.deltas[k].toFixed(3)}, weight ${a.toFixed(4)}`);
       }

@@ -30,9 +30,10 @@ export function startLiveLoop(video: HTMLVideoElement, explainFrame: (frame: Ima
     if (!busy && video.readyState >= 2 && video.videoWidth > 0) {
       busy = true;
       createImageBitmap(video)
-        .then((frame) => explainFrame(frame))
+        // A frame grabbed just before stop() is dropped, not explained over the user's next choice.
+        .then((frame) => (running ? explainFrame(frame) : frame.close()))
         .catch((error: unknown) => {
-          running = false;
+          loop.stop();
           onError(error);
         })
         .finally(() => {
@@ -42,7 +43,7 @@ export function startLiveLoop(video: HTMLVideoElement, explainFrame: (frame: Ima
     requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
-  return {
+  const loop = {
     stop() {
       running = false;
       const stream = video.srcObject as MediaStream | null;
@@ -53,6 +54,7 @@ export function startLiveLoop(video: HTMLVideoElement, explainFrame: (frame: Ima
       video.srcObject = null;
     },
   };
+  return loop;
 }
 
 /** Frames per second over a sliding window of recent completions. */

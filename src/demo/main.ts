@@ -213,7 +213,14 @@ async function explainCurrent(): Promise<void> {
   const source = state.source;
   if (!explainer || !source) return;
   const classIndex = classSelect.value === '' ? undefined : Number(classSelect.value);
-  const results = await Promise.all(state.methods.map((method) => explainer.explain(source, { method, classIndex })));
+  const settled = await Promise.allSettled(state.methods.map((method) => explainer.explain(source, { method, classIndex })));
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) {
+    // Keep nothing half-done: free the results that did arrive, then report the failure.
+    for (const s of settled) if (s.status === 'fulfilled') s.value.dispose();
+    throw failure.reason;
+  }
+  const results = settled.map((s) => (s as PromiseFulfilledResult<CamExplanation>).value);
   for (const old of state.results) old.dispose();
   state.results = results;
   state.explained++;
@@ -358,11 +365,14 @@ function wireControls(): void {
       await downloadCanvasPng(canvas, `${state.results[0].method}-overlay.png`);
     }),
   );
-  $('export-npy').addEventListener('click', () => {
-    const first = state.results[0];
-    if (!first) return setStatus('nothing to export yet', 'error');
-    downloadBytes(first.toNpy(signed.checked && first.signed), `${first.method}-map.npy`);
-  });
+  $('export-npy').addEventListener(
+    'click',
+    guard(async () => {
+      const first = state.results[0];
+      if (!first) throw new Error('nothing to export yet');
+      downloadBytes(first.toNpy(signed.checked && first.signed), `${first.method}-map.npy`);
+    }),
+  );
 }
 
 async function main(): Promise<void> {

@@ -41,9 +41,9 @@ export interface ClusCamOptions {
   dropRatio?: number;
   /** Softmax temperature tau (default 0.5). */
   temperature?: number;
-  /** Seed of the K-Means++ seeding (default 0); GPU and CPU pick the same seeds for the same value. */
+  /** Seed of the K-Means++ seeding (default 0); the CPU reference draws the same numbers (seeds bit-identical on SwiftShader; a GPU that fuses multiply-adds can differ in a near tie). */
   seed?: number;
-  /** K-Means++ initialisations; the one with the lowest inertia is kept (default 1). */
+  /** K-Means++ initialisations; the one with the lowest inertia is kept (default 3). */
   inits?: number;
   /** Lloyd iterations at most (default 300); they stop earlier when no assignment changes. */
   maxIterations?: number;

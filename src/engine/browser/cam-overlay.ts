@@ -105,6 +105,7 @@ export class CamOverlayElement extends HTMLElement {
         sharedExplainer(model, this.getAttribute('metadata'), this.getAttribute('layer')),
         loadImage(src),
       ]);
+      if (generation !== this.generation) return; // superseded while loading: do not queue work
       const classText = this.getAttribute('class');
       const result = await explainer.explain(image, {
         method: (this.getAttribute('method') ?? 'cfcam') as CamMethod,
@@ -150,7 +151,17 @@ export class CamOverlayElement extends HTMLElement {
   }
 }
 
-/** Register `<cam-overlay>` (once; later calls only update the ORT module). */
+/**
+ * Free the explainers the elements share (model sessions, GPU devices). Elements explain again
+ * (with new explainers) when their attributes change.
+ */
+export async function disposeCamOverlays(): Promise<void> {
+  const all = [...explainers.values()];
+  explainers.clear();
+  await Promise.all(all.map(async (e) => (await e.catch(() => undefined))?.dispose()));
+}
+
+/** Register `<cam-overlay>` (once; later calls only change the ORT module of explainers made from then on). */
 export function defineCamOverlay(ort?: OrtModule): void {
   ortModule = ort ?? ortModule;
   if (!customElements.get('cam-overlay')) customElements.define('cam-overlay', CamOverlayElement);

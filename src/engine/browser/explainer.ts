@@ -93,6 +93,7 @@ export class Explainer {
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
   private disposed = false;
+  private disposing?: Promise<void>;
   private readonly results = new Set<CamExplanation>();
 
   private constructor(
@@ -150,24 +151,46 @@ export class Explainer {
     return this.waiting;
   }
 
-  /** Explain `source` (or `options.region` of it). Requests run one at a time, in call order. */
+  /**
+   * Explain `source` (or `options.region` of it). Its pixels are read now, so the source may
+   * change (a video plays on, a bitmap is closed) while the request waits; requests run one at a
+   * time, in call order.
+   */
   explain(source: ImageSource, options: ExplainOptions = {}): Promise<CamExplanation> {
     if (this.disposed) return Promise.reject(new DisposedError('explain() after dispose(): create a new explainer'));
     const method = options.method ?? 'cfcam';
     if (!(CAM_METHODS as readonly string[]).includes(method)) {
       return Promise.reject(new InvalidOptionError(`unknown method '${method}'; choose one of ${CAM_METHODS.join(', ')}`));
     }
+    let pixels: ReturnType<typeof readPixels>;
+    try {
+      pixels = readPixels(source, options.region);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(new ExplainAbortedError('the explanation was cancelled before it ran'));
     this.waiting++;
-    const run = this.tail.then(() => this.run(source, { ...options, method }));
+    let started = false;
+    const run = this.tail.then(() => {
+      started = true;
+      return this.run(pixels, { ...options, method });
+    });
     this.tail = run.catch(() => undefined);
-    return run.finally(() => this.waiting--);
+    // A cancelled request rejects at once; if it has not started by then, it never runs (run() checks the signal).
+    const cancelled = new Promise<never>((_, reject) => {
+      signal?.addEventListener('abort', () => {
+        if (!started) reject(new ExplainAbortedError('the explanation was cancelled before it ran'));
+      }, { once: true });
+    });
+    return Promise.race([run, cancelled]).finally(() => this.waiting--);
   }
 
-  private async run(source: ImageSource, options: ExplainOptions & { method: CamMethod }): Promise<CamExplanation> {
+  private async run(pixels: ReturnType<typeof readPixels>, options: ExplainOptions & { method: CamMethod }): Promise<CamExplanation> {
     if (this.disposed) throw new DisposedError('the explainer was disposed while this request waited');
     if (options.signal?.aborted) throw new ExplainAbortedError('the explanation was cancelled before it ran');
     const started = performance.now();
-    const { image, region } = readPixels(source, options.region);
+    const { image, region } = pixels;
     const e = await this.model.explain(image, { method: options.method, classIndex: options.classIndex, camOptions: options.camOptions });
     const totalMs = performance.now() - started;
     const result = new CamExplanation(
@@ -178,6 +201,7 @@ export class Explainer {
         top5: e.top5,
         map: e.map,
         signedMap: e.signedMap,
+        evidence: e.evidence,
         width: e.width,
         height: e.height,
         region,
@@ -193,14 +217,25 @@ export class Explainer {
     return result;
   }
 
-  /** Wait for the running request, reject the waiting ones, free every GPU resource and the model sessions. */
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
+  /**
+   * Wait for the running request, reject the waiting ones, and free every GPU resource (the
+   * results' buffers and textures, pipelines, pooled buffers, the device if the explainer made
+   * it) and the model sessions. Results already returned keep their host data (maps, top-5).
+   */
+  dispose(): Promise<void> {
+    this.disposing ??= this.disposeNow();
+    return this.disposing;
+  }
+
+  private async disposeNow(): Promise<void> {
     this.disposed = true;
     await this.tail;
-    for (const result of [...this.results]) result.dispose();
-    await this.model.dispose();
-    if (this.ownsEngine) this.engine.dispose();
+    try {
+      for (const result of [...this.results]) result.releaseGpu();
+      await this.model.dispose();
+    } finally {
+      if (this.ownsEngine) this.engine.dispose();
+    }
   }
 }
 

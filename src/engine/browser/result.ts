@@ -37,6 +37,8 @@ export interface ExplanationData {
   map: Float32Array;
   /** Soft-CAM: the evidence map A_c resized, signed. */
   signedMap?: Float32Array;
+  /** Soft-CAM: A_c at the layer's resolution (its mean is the logit). */
+  evidence?: { data: Float32Array; height: number; width: number };
   width: number;
   height: number;
   /** The source rectangle that was explained (source pixels). */
@@ -92,36 +94,35 @@ export class CamExplanation {
   get cluscam(): ClusCamDetails | undefined {
     return this.data.cluscam;
   }
+  /** Soft-CAM: the class-evidence map A_c at the layer's resolution, signed (its mean is the class logit); a copy. */
+  get evidence(): { data: Float32Array; height: number; width: number } | undefined {
+    const e = this.data.evidence;
+    return e && { data: e.data.slice(), height: e.height, width: e.width };
+  }
+
   /** Whether the map has a signed version (Soft-CAM's evidence). */
   get signed(): boolean {
     return this.data.signedMap !== undefined;
   }
 
-  private live(): void {
-    if (this.disposed) throw new DisposedError('this explanation was disposed (or its explainer was): explain again');
-  }
-
   private gpuDevice(what: string): GPUDevice {
-    this.live();
+    if (this.disposed) throw new DisposedError(`${what}: this explanation's GPU resources were freed (by its dispose() or its explainer's); its host data is still readable`);
     if (!this.device) throw new InvalidOptionError(`${what} needs WebGPU; this explainer runs on the CPU reference (use toFloat32Array())`);
     return this.device;
   }
 
   /** A copy of the map, [height * width] row-major, values in [0, 1]. */
   toFloat32Array(): Float32Array {
-    this.live();
     return this.data.map.slice();
   }
 
   /** A copy of the signed map (Soft-CAM), or undefined for other methods. */
   signedFloat32Array(): Float32Array | undefined {
-    this.live();
     return this.data.signedMap?.slice();
   }
 
   /** The map as an `.npy` file (float32, shape [height, width]); `signed` picks Soft-CAM's signed map. */
   toNpy(signed = false): Uint8Array {
-    this.live();
     const values = signed ? this.data.signedMap : this.data.map;
     if (!values) throw new InvalidOptionError(`method ${this.method} has no signed map`);
     return encodeNpy(values, [this.height, this.width]);
@@ -161,7 +162,6 @@ export class CamExplanation {
 
   /** The coloured map as ImageData (map resolution), with the colour map, opacity, threshold and contour asked for. */
   toImageData(options: DrawOverlayOptions = {}): ImageData {
-    this.live();
     const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
     const values = signed ? this.data.signedMap : this.data.map;
     if (!values) throw new InvalidOptionError(`method ${this.method} has no signed map; signed overlays are for softcam`);
@@ -189,14 +189,22 @@ export class CamExplanation {
     ctx.restore();
   }
 
-  /** Free the GPU buffer and texture (if made). Idempotent. */
+  /**
+   * Free the GPU buffer and texture (if made); `buffer` and `texture` throw afterwards, the host
+   * data (toFloat32Array, drawOverlay, ...) stays readable. Idempotent.
+   */
   dispose(): void {
     if (this.disposed) return;
+    this.releaseGpu();
+    this.onDispose(this);
+  }
+
+  /** dispose() without telling the explainer (it calls this while it disposes itself). */
+  releaseGpu(): void {
     this.disposed = true;
     this.gpuBuffer?.destroy();
     this.gpuTexture?.destroy();
     this.gpuBuffer = undefined;
     this.gpuTexture = undefined;
-    this.onDispose(this);
   }
 }

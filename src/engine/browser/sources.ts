@@ -45,6 +45,19 @@ export function sourceSize(source: ImageSource): { width: number; height: number
   return { width: s.width, height: s.height };
 }
 
+/** Elements that report a size before they have pixels would otherwise be read as transparent black. */
+function assertLoaded(source: ImageSource): void {
+  if (typeof HTMLImageElement !== 'undefined' && source instanceof HTMLImageElement && !(source.complete && source.naturalWidth > 0)) {
+    throw new InvalidOptionError(`the <img> has not loaded yet (or failed to): await img.decode() before explaining it`);
+  }
+  if (typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement && source.readyState < 2) {
+    throw new InvalidOptionError(`the <video> has no current frame yet (readyState ${source.readyState}): wait for its 'loadeddata' event`);
+  }
+  if (typeof ImageBitmap !== 'undefined' && source instanceof ImageBitmap && source.width === 0 && source.height === 0) {
+    throw new InvalidOptionError('the ImageBitmap is closed (or empty): explain it before calling close()');
+  }
+}
+
 function checkRegion(region: Region, width: number, height: number): Region {
   const { x, y, width: w, height: h } = region;
   if (![x, y, w, h].every(Number.isFinite) || w < 1 || h < 1) {
@@ -74,6 +87,7 @@ function cropPixels(source: PixelTensor, r: Region): RgbaImage {
  * pixels are exactly what the browser decodes (no colour-space conversion beyond the browser's).
  */
 export function readPixels(source: ImageSource, region?: Region): { image: RgbaImage; region: Region } {
+  assertLoaded(source);
   const { width, height } = sourceSize(source);
   if (!(width >= 1 && height >= 1)) {
     throw new InvalidOptionError(`the image source has no pixels yet (${width}x${height}): wait until it has loaded (img.decode(), video 'loadeddata')`);

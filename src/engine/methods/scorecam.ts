@@ -49,6 +49,9 @@ export async function scoreChunksPipelined(
     for (let i = 0; i < chunks.length; i++) {
       const inputs: Float32Array = await pending!;
       pending = i + 1 < chunks.length ? masked(chunks[i + 1]) : undefined;
+      // Handled now: if it fails while the model scores this chunk, that is not an unhandled
+      // rejection; the failure still surfaces when it is awaited (next turn, or below).
+      pending?.catch(() => undefined);
       await score(chunks[i], inputs);
     }
   } catch (error) {

@@ -170,7 +170,12 @@ export class BatchedClassifier {
       }
       return { session: await createModelSession(model, { ort, numThreads }), batched: false, reason: dynamic.reason };
     })();
-    return this.opened;
+    // A failed open is not kept: the next call tries again.
+    const opened = this.opened;
+    opened.catch(() => {
+      if (this.opened === opened) this.opened = undefined;
+    });
+    return opened;
   }
 
   /** Whether masked inputs go through the model in batches (true) or one at a time, and why not. */
@@ -182,10 +187,26 @@ export class BatchedClassifier {
   /** The logits of class `classIndex` for `count` inputs [count, ...inputShape[1:]]. */
   async classLogits(inputs: Float32Array, count: number, classIndex: number): Promise<Float32Array> {
     if (this.disposed) throw new Error('BatchedClassifier: classLogits() after dispose()');
-    const { session, batched } = await this.open();
+    const perInput = this.options.inputShape.slice(1).reduce((a, b) => a * b, 1);
+    if (inputs.length < count * perInput) throw new Error(`BatchedClassifier: ${inputs.length} values for ${count} inputs of ${perInput}`);
+    const opened = await this.open();
+    if (!opened.batched || count === 1) return this.score(opened.session, inputs, count, classIndex, opened.batched);
+    try {
+      return await this.score(opened.session, inputs, count, classIndex, true);
+    } catch (error) {
+      // Some graphs pass makeBatchDynamic but pin the batch when they run (a Resize or Expand to
+      // literal sizes): from now on, one input per run on the model as it is.
+      const reason = `a batched run failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
+      await opened.session.dispose();
+      const { model, ort, numThreads } = this.options;
+      this.opened = createModelSession(model, { ort, numThreads }).then((session) => ({ session, batched: false, reason }));
+      return this.score((await this.open()).session, inputs, count, classIndex, false);
+    }
+  }
+
+  private async score(session: ModelSession, inputs: Float32Array, count: number, classIndex: number, batched: boolean): Promise<Float32Array> {
     const { inputName, inputShape, logitsName, numClasses } = this.options;
     const perInput = inputShape.slice(1).reduce((a, b) => a * b, 1);
-    if (inputs.length < count * perInput) throw new Error(`BatchedClassifier: ${inputs.length} values for ${count} inputs of ${perInput}`);
     const out = new Float32Array(count);
     const runs = batched ? [{ first: 0, n: count }] : Array.from({ length: count }, (_, j) => ({ first: j, n: 1 }));
     for (const { first, n } of runs) {

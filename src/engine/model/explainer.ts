@@ -72,6 +72,8 @@ export interface Explanation {
   cfcam?: CfcamDetails;
   /** Methods with a signed map (Soft-CAM's evidence): that map at the model's input size, not normalised. */
   signedMap?: Float32Array;
+  /** Soft-CAM: the class-evidence map A_c itself at the layer's resolution [height * width], signed; its mean is the logit. */
+  evidence?: { data: Float32Array; height: number; width: number };
   /** ClusCAM: seeds, cluster of each channel, logit changes and weights of the clusters. */
   cluscam?: ClusCamDetails;
 }
@@ -99,7 +101,15 @@ function softmaxTop(logits: Float32Array, count: number, names?: string[]): Clas
  */
 export function findEvidenceLayer(candidates: readonly CandidateLayer[], metadata: ModelMetadata, numClasses: number): string | undefined {
   const perClass = (c: CandidateLayer) => c.shape[1] === numClasses;
-  if (metadata.evidenceOutput) return candidates.find((c) => c.name === metadata.evidenceOutput && perClass(c))?.name;
+  if (metadata.evidenceOutput) {
+    const named = candidates.find((c) => c.name === metadata.evidenceOutput);
+    if (!named || !perClass(named)) {
+      throw new InvalidOptionError(
+        `the model metadata's evidence output '${metadata.evidenceOutput}' is ${named ? `[${named.shape.join(',')}], not one map per class (${numClasses})` : 'not a 4-D layer on the path to the logits'}: fix evidence_output in model.json`,
+      );
+    }
+    return named.name;
+  }
   return candidates.find((c) => /evidence/i.test(c.name) && perClass(c))?.name;
 }
 
@@ -234,6 +244,10 @@ export class ModelExplainer {
       stageMs: cam.stageMs,
       cfcam: cam.cfcam,
       signedMap: cam.signedMaps,
+      evidence:
+        method === 'softcam'
+          ? { data: activations.slice(classIndex * layerHeight * layerWidth, (classIndex + 1) * layerHeight * layerWidth), height: layerHeight, width: layerWidth }
+          : undefined,
       cluscam: cam.cluscam,
     };
   }

@@ -6,7 +6,8 @@
  * w = softmax(scores); map = ReLU(sum_k w_k A_k) at layer resolution, then the Grad-CAM family's
  * post-processing (min-max, bilinear resize, min-max).
  *
- * The channel masks are shared with ClusCAM (which scales a constant channel differently).
+ * channelMask serves ClusCAM too, which upsamples with align_corners = false and keeps a
+ * constant channel as it is.
  */
 import { NonFiniteInputError } from '../errors.js';
 import type { CamInput, CamOptions, CamResult, MaskedScorer } from '../types.js';
