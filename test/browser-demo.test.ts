@@ -10,8 +10,10 @@ import * as ort from 'onnxruntime-web';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCamEngine } from '../src/engine/engine';
+import { listCandidateLayers } from '../src/engine/model/candidates';
 import { ModelExplainer } from '../src/engine/model/explainer';
 import { decodeImage } from '../src/engine/model/image-io';
+import { parseNpy } from '../src/engine/io/npy';
 import { readModelMetadata } from '../src/engine/model/metadata';
 import type { RgbaImage } from '../src/engine/overlay';
 import type { CamMethod } from '../src/engine/types';
@@ -153,6 +155,52 @@ describe('the demo page', () => {
     const after = await page.$eval('#views figure[data-method="softcam"] canvas', (c) => (c as HTMLCanvasElement).toDataURL());
     expect(after).not.toBe(before);
     await page.screenshot({ path: path.join(ARTIFACTS, 'demo-softcam.png') });
+    await page.close();
+  });
+
+  it('exports the first view as a PNG overlay and its map as .npy', async () => {
+    const page = await chromium.browser.newPage();
+    await page.goto(chromium.url);
+    const state = await waitExplained(page, 1);
+    // Record downloads instead of saving them: the anchor's name and the blob's bytes.
+    await page.evaluate(() => {
+      const w = window as unknown as { __downloads: Promise<{ name: string; bytes: number[] }>[] };
+      w.__downloads = [];
+      HTMLAnchorElement.prototype.click = function (this: HTMLAnchorElement) {
+        const { download, href } = this;
+        w.__downloads.push(fetch(href).then(async (r) => ({ name: download, bytes: Array.from(new Uint8Array(await r.arrayBuffer())) })));
+      };
+    });
+    await page.click('#export-npy');
+    await page.click('#export-png');
+    await page.waitForFunction(() => (window as unknown as { __downloads: unknown[] }).__downloads.length === 2);
+    const downloads = (await page.evaluate(() => Promise.all((window as unknown as { __downloads: Promise<unknown>[] }).__downloads))) as { name: string; bytes: number[] }[];
+    const npy = downloads.find((d) => d.name === 'cfcam-map.npy')!;
+    const map = parseNpy(Uint8Array.from(npy.bytes));
+    expect(map.shape).toEqual([224, 224]);
+    expect(maxAbsDiff(map.data as Float32Array, state.results[0].map)).toBe(0);
+    const png = downloads.find((d) => d.name === 'cfcam-overlay.png')!;
+    const image = decodeImage(Uint8Array.from(png.bytes));
+    expect([image.width, image.height]).toEqual([448, 448]);
+    await page.close();
+  });
+
+  it('takes a dropped .onnx model: the layer picker lists its candidate layers, and a layer change explains again', async () => {
+    const page = await chromium.browser.newPage();
+    await page.goto(chromium.url);
+    await waitExplained(page, 1);
+    const input = await page.$('#file');
+    await (input as unknown as { uploadFile(...files: string[]): Promise<void> }).uploadFile(path.join(ROOT, 'test/fixtures/gradients/resnetish/model.onnx'));
+    let state = await waitExplained(page, 2);
+    const layers = await page.$$eval('#layer option', (o) => o.map((x) => (x as HTMLOptionElement).value));
+    const candidates = listCandidateLayers(new Uint8Array(readFileSync(path.join(ROOT, 'test/fixtures/gradients/resnetish/model.onnx'))));
+    expect(layers).toEqual(candidates.map((c) => c.name));
+    expect(state.layer).toBe(candidates[0].name);
+    expect(await page.$eval('#model', (s) => (s as HTMLSelectElement).value)).toBe('dropped');
+    await page.select('#layer', candidates[1].name);
+    state = await waitExplained(page, 3);
+    expect(state.layer).toBe(candidates[1].name);
+    expect(state.results.map((r) => r.method)).toEqual(['cfcam', 'gradcam']);
     await page.close();
   });
 
