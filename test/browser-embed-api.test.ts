@@ -34,6 +34,9 @@ interface ApiReport {
   abortEvents: string[];
   runningResolved: boolean;
   hostAfterDispose: number;
+  colourFormat: string;
+  colourMismatches: number;
+  colourTransparent: number;
 }
 
 /** Page code (a string: vitest rewrites import() in test code). `root` is the project folder. */
@@ -75,6 +78,22 @@ const PAGE_CODE = `async (root) => {
   const rows = new Float32Array(texture.width * texture.height);
   for (let y = 0; y < texture.height; y++) rows.set(padded.subarray((y * rowBytes) / 4, (y * rowBytes) / 4 + texture.width), y * texture.width);
   report.textureEqualsHost = maxDiff(rows, host);
+
+  // The GPU-coloured overlay texture has the bytes of the CPU colouring.
+  const colourOptions = { colormap: 'viridis', opacity: 0.5, threshold: 0.3 };
+  const coloured = await result.colorTexture(colourOptions);
+  report.colourFormat = coloured.format;
+  const colourRow = Math.ceil((224 * 4) / 256) * 256;
+  const colourCopy = device.createBuffer({ size: colourRow * 224, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const colourEncoder = device.createCommandEncoder();
+  colourEncoder.copyTextureToBuffer({ texture: coloured }, { buffer: colourCopy, bytesPerRow: colourRow }, [224, 224]);
+  device.queue.submit([colourEncoder.finish()]);
+  const colourBytes = new Uint8Array((await readBuffer(colourCopy, colourRow * 224)).buffer);
+  const expectedBytes = result.toImageData(colourOptions).data;
+  let colourMismatches = 0;
+  for (let y = 0; y < 224; y++) for (let x = 0; x < 224 * 4; x++) if (colourBytes[y * colourRow + x] !== expectedBytes[y * 224 * 4 + x]) colourMismatches++;
+  report.colourMismatches = colourMismatches;
+  report.colourTransparent = expectedBytes.filter((v, i) => i % 4 === 3 && v === 0).length;
 
   // Many requests at once: they resolve in call order, one at a time.
   const order = [];
@@ -160,6 +179,9 @@ describe('the embedding API in a real browser', () => {
     expect(r.textureEqualsHost).toBe(0);
     expect(r.textureFormat).toBe('r32float');
     expect(r.textureSize).toEqual([224, 224]);
+    expect(r.colourFormat).toBe('rgba8unorm');
+    expect(r.colourMismatches).toBe(0);
+    expect(r.colourTransparent).toBeGreaterThan(0); // the threshold hid part of the map
     expect(r.order).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(r.pendingPeak).toBeGreaterThanOrEqual(7);
     expect(r.sameMaps).toBe(true);

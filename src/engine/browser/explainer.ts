@@ -210,7 +210,7 @@ export class Explainer {
         cfcam: e.cfcam,
         cluscam: e.cluscam,
       },
-      this.engine.gpu?.device,
+      this.engine.gpu,
       (r) => this.results.delete(r),
     );
     this.results.add(result);

@@ -7,6 +7,8 @@ import { colorize, type ColorizeOptions } from '../colormaps.js';
 import { DisposedError, InvalidOptionError } from '../errors.js';
 import { BufferUsage } from '../gpu/flags.js';
 import { encodeNpy } from '../io/npy.js';
+import type { GpuContext } from '../gpu/context.js';
+import { colorizeToTexture } from '../kernels/colorize.js';
 import type { ClassScore } from '../model/explainer.js';
 import type { CamMethod, CfcamDetails, ClusCamDetails } from '../types.js';
 import type { Region } from './sources.js';
@@ -54,11 +56,17 @@ export class CamExplanation {
   private gpuTexture?: GPUTexture;
   private disposed = false;
 
+  private readonly colorTextures: GPUTexture[] = [];
+
   constructor(
     private readonly data: ExplanationData,
-    private readonly device: GPUDevice | undefined,
+    private readonly gpu: GpuContext | undefined,
     private readonly onDispose: (result: CamExplanation) => void,
   ) {}
+
+  private get device(): GPUDevice | undefined {
+    return this.gpu?.device;
+  }
 
   get method(): CamMethod {
     return this.data.method;
@@ -160,6 +168,33 @@ export class CamExplanation {
     return this.gpuTexture;
   }
 
+  /**
+   * The coloured map as an `rgba8unorm` texture (map resolution, straight alpha = opacity, 0
+   * below the threshold), coloured on the GPU by the colorize kernel with the same tables and
+   * rules as toImageData(); a new texture per call, freed by dispose().
+   */
+  async colorTexture(options: DrawOverlayOptions = {}): Promise<GPUTexture> {
+    const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
+    const gpu = this.gpu;
+    this.gpuDevice('result.colorTexture()');
+    if (signed && !this.data.signedMap) throw new InvalidOptionError(`method ${this.method} has no signed map; signed overlays are for softcam`);
+    let source = this.buffer;
+    let temporary: GPUBuffer | undefined;
+    if (signed) {
+      temporary = gpu!.device.createBuffer({ size: this.data.signedMap!.byteLength, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
+      gpu!.device.queue.writeBuffer(temporary, 0, this.data.signedMap as Float32Array<ArrayBuffer>);
+      source = temporary;
+    }
+    try {
+      const { region: _region, clear: _clear, ...colour } = options;
+      const texture = await colorizeToTexture(gpu!, source, { ...colour, signed, width: this.width, height: this.height });
+      this.colorTextures.push(texture);
+      return texture;
+    } finally {
+      temporary?.destroy();
+    }
+  }
+
   /** The coloured map as ImageData (map resolution), with the colour map, opacity, threshold and contour asked for. */
   toImageData(options: DrawOverlayOptions = {}): ImageData {
     const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
@@ -204,6 +239,7 @@ export class CamExplanation {
     this.disposed = true;
     this.gpuBuffer?.destroy();
     this.gpuTexture?.destroy();
+    for (const texture of this.colorTextures.splice(0)) texture.destroy();
     this.gpuBuffer = undefined;
     this.gpuTexture = undefined;
   }
