@@ -641,7 +641,12 @@ async function runPipeline(
           const e = await explainer.explain(image, { method, camOptions: method === 'cfcam' ? { mode: config.mode } : {} });
           const ms = performance.now() - started;
           if (i === 0) {
-            for (const [stage, kms] of Object.entries(e.stageMs)) r.kernels[stage] = { batchMs: round(kms), perImageMs: round(kms) };
+            let total = 0;
+            for (const [stage, kms] of Object.entries(e.stageMs)) {
+              r.kernels[stage] = { batchMs: round(kms), perImageMs: round(kms) };
+              total += kms;
+            }
+            if (total > 0) r.kernelsPerImageMs = round(total);
           }
           if (timedIndex >= 0) {
             totals.push(ms);
