@@ -49,7 +49,6 @@ for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
 
 import argparse  # noqa: E402
 import json
-import math
 import sys
 import time
 
@@ -125,13 +124,6 @@ def init_from_standard(model, path, head_init):
             model.evidence.bias.copy_(state['fc.bias'])
 
 
-def lr_at(step, steps, peak, warmup):
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    t = (step - warmup) / max(1, steps - warmup)
-    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--steps', type=int, default=2400)
@@ -199,7 +191,7 @@ def main():
     run = {'loss': 0.0, 'ce': 0.0, 'reg': 0.0, 'acc': 0.0, 'n': 0}
     for step in range(args.steps):
         model.train()
-        lr = lr_at(step, args.steps, args.lr, args.warmup)
+        lr = digits_train.lr_at(step, args.steps, args.lr, args.warmup)
         for g in opt.param_groups:
             g['lr'] = lr
         x, y, used = digits_train.train_batch(image, args.batch, md.SIZE)

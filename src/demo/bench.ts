@@ -172,6 +172,17 @@ declare global {
 
 const round = (v: number): number => Number(v.toPrecision(6));
 
+/** A case's timing summary: the timed samples, the representative batch time and per-image figures. */
+function gpuTiming(samplesMs: readonly number[], batchMs: number, batch: number): NonNullable<CaseResult['gpu']> {
+  return {
+    runs: samplesMs.length,
+    samplesMs: samplesMs.map(round),
+    batchMs: round(batchMs),
+    perImageMs: round(batchMs / batch),
+    imagesPerSecond: round((1000 * batch) / batchMs),
+  };
+}
+
 function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -370,13 +381,7 @@ async function runCase(
       spent += ms;
     }
     const batchMs = median(samples);
-    result.gpu = {
-      runs: samples.length,
-      samplesMs: samples.map(round),
-      batchMs: round(batchMs),
-      perImageMs: round(batchMs / batch),
-      imagesPerSecond: round((1000 * batch) / batchMs),
-    };
+    result.gpu = gpuTiming(samples, batchMs, batch);
     const details = (last ?? timed).cfcam;
     if (details) {
       result.cfcam = {
@@ -557,13 +562,7 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
     if (r.ok && samples.length > 0) {
       const camMs = median(samples);
       const batchMs = forwardMs + camMs;
-      r.gpu = {
-        runs: samples.length,
-        samplesMs: samples.map(round),
-        batchMs: round(batchMs),
-        perImageMs: round(batchMs / batch),
-        imagesPerSecond: round((1000 * batch) / batchMs),
-      };
+      r.gpu = gpuTiming(samples, batchMs, batch);
       r.model = { name: m.name, target, inputShape: [...gm.inputShape], forwardMs: round(forwardMs), camMs: round(camMs), camSamplesMs: samples.map(round) };
     } else if (r.ok) {
       r.ok = false;
@@ -657,8 +656,7 @@ async function runPipeline(
             r.warmupMs.push(round(ms));
           }
         }
-        const perImageMs = median(totals);
-        r.gpu = { runs: totals.length, samplesMs: totals.map(round), batchMs: round(perImageMs), perImageMs: round(perImageMs), imagesPerSecond: round(1000 / perImageMs) };
+        r.gpu = gpuTiming(totals, median(totals), 1);
         r.model = { name: model.name, target: model.target, inputShape: [...explainer.gradientModel.inputShape], forwardMs: round(median(forwards)), camMs: round(median(cams)), camSamplesMs: cams.map(round) };
       } catch (error) {
         r.ok = false;

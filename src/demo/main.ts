@@ -379,12 +379,8 @@ async function main(): Promise<void> {
   buildMethodPicker();
   wireControls();
   await loadExplainer();
-  samples0Active();
-  await useImage(SAMPLE_IMAGES[0].url);
-}
-
-function samples0Active(): void {
   $('samples').querySelector('img')?.classList.add('active');
+  await useImage(SAMPLE_IMAGES[0].url);
 }
 
 main().catch((error: unknown) => {

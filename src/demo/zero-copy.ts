@@ -31,7 +31,7 @@ import { encodeCam } from '../engine/methods/index.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule } from '../engine/model/session.js';
-import type { CamMethod, CamOptions } from '../engine/types.js';
+import { GRADIENT_FREE_METHODS, type CamMethod, type CamOptions } from '../engine/types.js';
 
 export interface ExplainOnGpuOptions {
   method: CamMethod;
@@ -129,7 +129,7 @@ export async function explainOnGpu(ort: OrtModule, modelBytes: Uint8Array, input
           {
             shape,
             activations: { buffer: activations.buffer, offset: activations.offset, size: activations.size },
-            gradients: options.method === 'eigencam' ? null : { buffer: gradients.buffer, offset: gradients.offset, size: gradients.size },
+            gradients: GRADIENT_FREE_METHODS.has(options.method) ? null : { buffer: gradients.buffer, offset: gradients.offset, size: gradients.size },
           },
           options.cam ?? {},
         );

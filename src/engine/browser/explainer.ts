@@ -89,6 +89,8 @@ async function createEngine(options: CreateExplainerOptions): Promise<{ engine: 
   }
 }
 
+const cancelledError = () => new ExplainAbortedError('the explanation was cancelled before it ran');
+
 export class Explainer {
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
@@ -169,7 +171,7 @@ export class Explainer {
       return Promise.reject(error);
     }
     const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new ExplainAbortedError('the explanation was cancelled before it ran'));
+    if (signal?.aborted) return Promise.reject(cancelledError());
     this.waiting++;
     let started = false;
     const run = this.tail.then(() => {
@@ -180,7 +182,7 @@ export class Explainer {
     // A cancelled request rejects at once; if it has not started by then, it never runs (run() checks the signal).
     const cancelled = new Promise<never>((_, reject) => {
       signal?.addEventListener('abort', () => {
-        if (!started) reject(new ExplainAbortedError('the explanation was cancelled before it ran'));
+        if (!started) reject(cancelledError());
       }, { once: true });
     });
     return Promise.race([run, cancelled]).finally(() => this.waiting--);
@@ -188,7 +190,7 @@ export class Explainer {
 
   private async run(pixels: ReturnType<typeof readPixels>, options: ExplainOptions & { method: CamMethod }): Promise<CamExplanation> {
     if (this.disposed) throw new DisposedError('the explainer was disposed while this request waited');
-    if (options.signal?.aborted) throw new ExplainAbortedError('the explanation was cancelled before it ran');
+    if (options.signal?.aborted) throw cancelledError();
     const started = performance.now();
     const { image, region } = pixels;
     const e = await this.model.explain(image, { method: options.method, classIndex: options.classIndex, camOptions: options.camOptions });

@@ -168,13 +168,18 @@ export class CamExplanation {
     return this.gpuTexture;
   }
 
+  /** Whether to colour the signed map: as asked, else for Soft-CAM shown in the diverging colour map. */
+  private showsSigned(options: DrawOverlayOptions): boolean {
+    return options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
+  }
+
   /**
    * The coloured map as an `rgba8unorm` texture (map resolution, straight alpha = opacity, 0
    * below the threshold), coloured on the GPU by the colorize kernel with the same tables and
    * rules as toImageData(); a new texture per call, freed by dispose().
    */
   async colorTexture(options: DrawOverlayOptions = {}): Promise<GPUTexture> {
-    const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
+    const signed = this.showsSigned(options);
     const gpu = this.gpu;
     this.gpuDevice('result.colorTexture()');
     if (signed && !this.data.signedMap) throw new InvalidOptionError(`method ${this.method} has no signed map; signed overlays are for softcam`);
@@ -197,7 +202,7 @@ export class CamExplanation {
 
   /** The coloured map as ImageData (map resolution), with the colour map, opacity, threshold and contour asked for. */
   toImageData(options: DrawOverlayOptions = {}): ImageData {
-    const signed = options.signed ?? (this.data.signedMap !== undefined && options.colormap === 'diverging');
+    const signed = this.showsSigned(options);
     const values = signed ? this.data.signedMap : this.data.map;
     if (!values) throw new InvalidOptionError(`method ${this.method} has no signed map; signed overlays are for softcam`);
     const rgba = colorize(values, this.width, this.height, { ...options, signed });

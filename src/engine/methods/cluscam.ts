@@ -20,7 +20,7 @@ import { recordImageStats } from '../kernels/image-stats.js';
 import { recordMaskedInputs } from '../kernels/masked-inputs.js';
 import { recordNormalize } from '../kernels/normalize.js';
 import { recordWeightedSum } from '../kernels/weighted-sum.js';
-import { clusCamAlphas, kmeansOptionsOf, newClusCamDetails, resolveClusCamOptions } from '../reference/cluscam.js';
+import { clusCamAlphas, kmeansOptionsOf, newClusCamDetails, resolveClusCamOptions, setClusCamImageDetails } from '../reference/cluscam.js';
 import { DEFAULT_SCORE_BATCH, scoreMasked } from '../reference/scorecam.js';
 import type { CamInput } from '../types.js';
 import { kmeansGpu } from './kmeans.js';
@@ -92,12 +92,7 @@ export async function runClusCamGpu(gpu: GpuContext, input: CamInput, options: C
         });
         maps.set(new Float32Array(readbacks[index]), b * plane);
 
-        details.seedChannels.set(km.seedPoints, b * K);
-        details.assignments.set(km.assignments, b * C);
-        details.deltas.set(deltas, b * K);
-        details.alphas.set(alphas, b * K);
-        details.iterations[b] = km.iterations;
-        details.inertia[b] = km.inertia;
+        setClusCamImageDetails(details, b, km, deltas, alphas);
       } finally {
         km.release();
       }

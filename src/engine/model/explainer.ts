@@ -15,7 +15,7 @@ import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from '../reference/preprocess.js';
 import type { CamEngine } from '../engine.js';
-import { MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type CfcamDetails, type ClusCamDetails, type MaskedScorer } from '../types.js';
+import { GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type CfcamDetails, type ClusCamDetails, type MaskedScorer } from '../types.js';
 import { BatchedClassifier } from './batched-model.js';
 import { resolveClusCamOptions } from '../reference/cluscam.js';
 import type { RgbaImage } from '../overlay.js';
@@ -182,18 +182,20 @@ export class ModelExplainer {
     started = performance.now();
     // A negative class index makes the graph explain its own top-1 class: one run.
     const classFeed = { data: BigInt64Array.from([BigInt(request.classIndex ?? -1)]), dims: [1] };
+    // Gradient-free methods (Eigen-CAM, Score-CAM, ClusCAM, Soft-CAM) do not fetch the gradients.
+    const needsGradients = !GRADIENT_FREE_METHODS.has(method);
     const run = await this.session.run(
       { [gm.inputName]: { data, dims: gm.inputShape }, [gm.classInputName]: classFeed },
-      { host: [gm.outputs.logits, gm.outputs.activations, gm.outputs.gradients] },
+      { host: needsGradients ? [gm.outputs.logits, gm.outputs.activations, gm.outputs.gradients] : [gm.outputs.logits, gm.outputs.activations] },
     );
     let logits: Float32Array;
     let activations: Float32Array;
-    let gradients: Float32Array;
+    let gradients: Float32Array | undefined;
     try {
       // Copies: the arrays outlive this run's tensors.
       logits = Float32Array.from(run.host[gm.outputs.logits].data as Float32Array);
       activations = Float32Array.from(run.host[gm.outputs.activations].data as Float32Array);
-      gradients = Float32Array.from(run.host[gm.outputs.gradients].data as Float32Array);
+      if (needsGradients) gradients = Float32Array.from(run.host[gm.outputs.gradients].data as Float32Array);
     } finally {
       run.dispose();
     }

@@ -16,7 +16,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { CamInput, CamOptions, CamResult, ClusCamDetails, ClusCamOptions } from '../types.js';
 import { minmaxInPlace } from './gradient-family.js';
-import { kmeansCpu, type KMeansOptions } from './kmeans.js';
+import { kmeansCpu, type KMeansOptions, type KMeansResult } from './kmeans.js';
 import { channelMask, DEFAULT_SCORE_BATCH, maskInputs, scoreMasked } from './scorecam.js';
 
 /** ClusCAM's defaults (the reference's: K = 10, r = 0.5, tau = 0.5; K-Means with seed 0, one init, 300 iterations). */
@@ -94,6 +94,23 @@ export function clusCamAlphas(deltas: ArrayLike<number>, dropRatio: number, temp
   return alphas;
 }
 
+/** Image b's entries of the batch details: its K-Means result, logit changes and weights. */
+export function setClusCamImageDetails(
+  details: ClusCamDetails,
+  b: number,
+  km: Omit<KMeansResult, 'centroids'>,
+  deltas: ArrayLike<number>,
+  alphas: ArrayLike<number>,
+): void {
+  const K = km.seedPoints.length;
+  details.seedChannels.set(km.seedPoints, b * K);
+  details.assignments.set(km.assignments, b * km.assignments.length);
+  details.deltas.set(deltas, b * K);
+  details.alphas.set(alphas, b * K);
+  details.iterations[b] = km.iterations;
+  details.inertia[b] = km.inertia;
+}
+
 /** Empty per-batch details to fill image by image. */
 export function newClusCamDetails(batch: number, channels: number, clusters: number): ClusCamDetails {
   return {
@@ -142,12 +159,7 @@ export async function clusCamCpu(input: CamInput, options: CamOptions = {}): Pro
     for (let p = 0; p < plane; p++) if (saliency[p] < 0) saliency[p] = 0;
     maps.set(minmaxInPlace(saliency), b * plane);
 
-    details.seedChannels.set(km.seedPoints, b * K);
-    details.assignments.set(km.assignments, b * C);
-    details.deltas.set(deltas, b * K);
-    details.alphas.set(alphas, b * K);
-    details.iterations[b] = km.iterations;
-    details.inertia[b] = km.inertia;
+    setClusCamImageDetails(details, b, km, deltas, alphas);
   }
   return { shape: { ...input.shape }, maps, cluscam: details };
 }
