@@ -7,10 +7,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Recorder, type BufferBinding } from '../src/engine/gpu/recorder';
-import { encodeEigencam } from '../src/engine/methods/eigencam';
-import { encodeGradientFamily } from '../src/engine/methods/gradient-family';
-import type { GpuCamInputs } from '../src/engine/methods/index';
-import { computeCamCpu } from '../src/engine/reference/index';
+import { encodeEigencam } from '../src/engine/methods/eigencam/gpu';
+import { encodeGradientFamily } from '../src/engine/methods/gradient-family/gpu';
+import type { GpuCamInputs } from '../src/engine/methods/encode';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 import type { CamInput, CamMethod, CamOptions, CamShape } from '../src/engine/types';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine, testGpu } from './helpers/gpu';

@@ -17,9 +17,9 @@ import {
   squaredDistanceF32,
   type KMeansOptions,
   type KMeansResult,
-} from '../src/engine/reference/kmeans';
-import { mulberry32Stream, streamSeed } from '../src/engine/reference/prng';
-import { kmeansGpu, type KMeansGpuResult } from '../src/engine/methods/kmeans';
+} from '../src/engine/methods/cluscam/kmeans/cpu';
+import { mulberry32Stream, streamSeed } from '../src/engine/util/prng';
+import { kmeansGpu, type KMeansGpuResult } from '../src/engine/methods/cluscam/kmeans/gpu';
 
 // ---------------------------------------------------------------------------------------------
 // Data

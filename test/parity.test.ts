@@ -18,7 +18,7 @@ import { ModelExplainer, type Explanation } from '../src/engine/model/explainer'
 import { readModelMetadata } from '../src/engine/model/metadata';
 import { decodeImage } from '../src/engine/model/image-io';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
-import { preprocessCpu } from '../src/engine/reference/preprocess';
+import { preprocessCpu } from '../src/engine/model/preprocess-cpu';
 import { parseNpy } from '../src/engine/io/npy';
 import type { CamOptions, CamResult, ClusCamDetails, MaskedScorer } from '../src/engine/types';
 import { testEngine } from './helpers/gpu';

@@ -4,7 +4,7 @@
  * Set REFERENCE_REPORT=1 to print the measured differences per case and method.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeCamCpu } from '../src/engine/reference/index';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 import type { CamInput, CamMethod } from '../src/engine/types';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 

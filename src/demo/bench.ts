@@ -20,11 +20,11 @@
 import { createCamEngine, GpuUnavailableError, type CamEngine, type CamRun } from '../engine/index.js';
 import type { GpuContext } from '../engine/gpu/context.js';
 import { Recorder } from '../engine/gpu/recorder.js';
-import { encodeCam } from '../engine/methods/index.js';
+import { encodeCam } from '../engine/methods/encode.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule, type SessionRun } from '../engine/model/session.js';
-import { computeCamCpu } from '../engine/reference/index.js';
+import { computeCamCpu } from '../engine/methods/compute-cpu.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CfcamMode } from '../engine/types.js';
 import { benchImageTensor, benchInput, formatLayerShape, mulberry32, parseLayerShape, sliceBatch, type LayerShape } from './bench-data.js';
 import { ModelExplainer } from '../engine/model/explainer.js';

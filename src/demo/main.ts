@@ -9,7 +9,7 @@
  */
 import { createExplainer, type Explainer } from '../engine/browser/explainer.js';
 import type { CamExplanation } from '../engine/browser/result.js';
-import { COLORMAPS, type Colormap } from '../engine/colormaps.js';
+import { COLORMAPS, type Colormap } from '../engine/display/colormaps.js';
 import type { ModelMetadata } from '../engine/model/explainer.js';
 import { parseModelMetadata } from '../engine/model/metadata-parse.js';
 import { CAM_METHODS, type CamMethod } from '../engine/types.js';

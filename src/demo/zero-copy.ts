@@ -27,7 +27,7 @@
 import { createGpuContext, type GpuContext } from '../engine/gpu/context.js';
 import { Recorder, type BufferBinding, type StagePass } from '../engine/gpu/recorder.js';
 import type { Defines, KernelDef } from '../engine/gpu/pipelines.js';
-import { encodeCam } from '../engine/methods/index.js';
+import { encodeCam } from '../engine/methods/encode.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule } from '../engine/model/session.js';

@@ -1,14 +1,14 @@
 import { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu/context.js';
 import { Recorder, type TimingMode } from './gpu/recorder.js';
 import { writeFloats } from './gpu/upload.js';
-import { encodeCam } from './methods/index.js';
-import { decodeCfcamDetails } from './methods/cfcam.js';
-import { computeCamCpu } from './reference/index.js';
+import { encodeCam } from './methods/encode.js';
+import { decodeCfcamDetails } from './methods/cfcam/gpu.js';
+import { computeCamCpu } from './methods/compute-cpu.js';
 import { validateCamInput } from './validate.js';
-import { runScoreCamGpu } from './methods/scorecam.js';
-import { runClusCamGpu } from './methods/cluscam.js';
-import { scoreCamCpu } from './reference/scorecam.js';
-import { clusCamCpu } from './reference/cluscam.js';
+import { runScoreCamGpu } from './methods/scorecam/gpu.js';
+import { runClusCamGpu } from './methods/cluscam/gpu.js';
+import { scoreCamCpu } from './methods/scorecam/cpu.js';
+import { clusCamCpu } from './methods/cluscam/cpu.js';
 import { GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CamResult } from './types.js';
 
 export type Backend = 'gpu' | 'cpu';

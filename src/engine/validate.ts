@@ -1,7 +1,7 @@
 import { InputRangeError, InvalidOptionError, NonFiniteInputError, ShapeMismatchError } from './errors.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions } from './types.js';
 import { MODEL_SCORED_METHODS } from './types.js';
-import { resolveClusCamOptions } from './reference/cluscam.js';
+import { resolveClusCamOptions } from './methods/cluscam/cpu.js';
 
 export function assertMethod(method: string): asserts method is CamMethod {
   if (!(CAM_METHODS as readonly string[]).includes(method)) {

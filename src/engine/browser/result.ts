@@ -3,12 +3,12 @@
  * GPUBuffer and a GPUTexture on the explainer's device (made on first use, for viewers that
  * render with WebGPU), coloured into ImageData, drawn over a canvas, or saved as .npy.
  */
-import { colorize, type ColorizeOptions } from '../colormaps.js';
+import { colorize, type ColorizeOptions } from '../display/colormaps.js';
 import { DisposedError, InvalidOptionError } from '../errors.js';
 import { BufferUsage } from '../gpu/flags.js';
 import { encodeNpy } from '../io/npy.js';
 import type { GpuContext } from '../gpu/context.js';
-import { colorizeToTexture } from '../kernels/colorize.js';
+import { colorizeToTexture } from '../display/colorize-kernel.js';
 import type { ClassScore } from '../model/explainer.js';
 import type { CamMethod, CfcamDetails, ClusCamDetails } from '../types.js';
 import type { Region } from './sources.js';

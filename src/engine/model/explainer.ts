@@ -13,12 +13,12 @@
 import { listCandidateLayers } from './candidates.js';
 import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
-import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from '../reference/preprocess.js';
+import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from './preprocess-cpu.js';
 import type { CamEngine } from '../engine.js';
 import { GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type CfcamDetails, type ClusCamDetails, type MaskedScorer } from '../types.js';
 import { BatchedClassifier } from './batched-model.js';
-import { resolveClusCamOptions } from '../reference/cluscam.js';
-import type { RgbaImage } from '../overlay.js';
+import { resolveClusCamOptions } from '../methods/cluscam/cpu.js';
+import type { RgbaImage } from '../display/overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
 

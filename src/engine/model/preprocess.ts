@@ -16,11 +16,11 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import { Recorder, STORAGE_USAGE } from '../gpu/recorder.js';
-import { recordPreprocessKernel } from '../kernels/preprocess.js';
-import type { RgbaImage } from '../overlay.js';
-import { preprocessPlan, type PreprocessOptions, type PreprocessPlan } from '../reference/preprocess.js';
+import { recordPreprocessKernel } from './preprocess-kernel.js';
+import type { RgbaImage } from '../display/overlay.js';
+import { preprocessPlan, type PreprocessOptions, type PreprocessPlan } from './preprocess-cpu.js';
 
-export { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu, preprocessPlan, type PreprocessOptions, type PreprocessPlan } from '../reference/preprocess.js';
+export { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu, preprocessPlan, type PreprocessOptions, type PreprocessPlan } from './preprocess-cpu.js';
 
 /** WebGPU texture usage flags (spec values; the GPUTextureUsage global may not exist yet in Node). */
 export const TextureUsage = { COPY_SRC: 0x01, COPY_DST: 0x02, TEXTURE_BINDING: 0x04, STORAGE_BINDING: 0x08, RENDER_ATTACHMENT: 0x10 } as const;
