@@ -16,7 +16,7 @@ import { parseNpy } from '../src/engine/io/npy';
 import { listCandidateLayers } from '../src/engine/model/candidates';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
 import { computeCamCpu } from '../src/engine/methods/compute-cpu';
-import type { CamMethod } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 
 const FIXTURES = join(__dirname, 'fixtures', 'gradients', 'resnetish');
 const METHODS: CamMethod[] = ['cfcam', 'gradcam'];

@@ -1,6 +1,6 @@
 /**
- * Colour maps (src/engine/colormaps.ts), their GPU twin (src/engine/kernels/colorize.ts +
- * src/shaders/colorize.wgsl) and straight-alpha compositing. The GPU must give the CPU's bytes
+ * Colour maps (src/engine/display/colormaps.ts), their GPU twin (src/engine/display/colorize-kernel.ts +
+ * src/engine/display/colorize.wgsl) and straight-alpha compositing. The GPU must give the CPU's bytes
  * exactly; Dawn runs on SwiftShader here, so maps are small.
  */
 import { describe, expect, it } from 'vitest';

@@ -11,7 +11,8 @@ import { encodeEigencam } from '../src/engine/methods/eigencam/gpu';
 import { encodeGradientFamily } from '../src/engine/methods/gradient-family/gpu';
 import type { GpuCamInputs } from '../src/engine/methods/encode';
 import { computeCamCpu } from '../src/engine/methods/compute-cpu';
-import type { CamInput, CamMethod, CamOptions, CamShape } from '../src/engine/types';
+import type { CamInput, CamOptions, CamShape } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine, testGpu } from './helpers/gpu';
 

@@ -21,7 +21,7 @@ import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 
 import { gaussian, prng, shuffle } from './helpers/random';
 
 const f32 = Math.fround;
-/** Word offset of ImageState.radius (src/shaders/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
+/** Word offset of ImageState.radius (src/engine/methods/cfcam/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
 const RADIUS_WORD = 12;
 const STATE_WORDS = IMAGE_STATE_BYTES / 4;
 

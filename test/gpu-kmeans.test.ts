@@ -1,5 +1,5 @@
 /**
- * K-Means (K-Means++ + Lloyd) on the GPU against its CPU twin (src/engine/reference/kmeans.ts),
+ * K-Means (K-Means++ + Lloyd) on the GPU against its CPU twin (src/engine/methods/cluscam/kmeans/cpu.ts),
  * and the CPU twin against float64 oracles written here. Real Dawn device (SwiftShader without
  * a GPU): problems stay small except one ClusCAM-sized run.
  */

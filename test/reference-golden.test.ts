@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { computeCamCpu } from '../src/engine/methods/compute-cpu';
-import type { CamInput, CamMethod } from '../src/engine/types';
+import type { CamInput } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 
 const FAMILY: ReadonlyArray<Exclude<CamMethod, 'cfcam'>> = ['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'];

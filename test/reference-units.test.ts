@@ -30,7 +30,8 @@ import {
   percentileOfSorted,
 } from '../src/engine/methods/cfcam/percentile';
 import { resizeBilinear } from '../src/engine/methods/common/resize-cpu';
-import { LAYER_METHODS, type CamInput } from '../src/engine/types';
+import { type CamInput } from '../src/engine/types';
+import { LAYER_METHODS } from '../src/engine/methods/registry';
 import { prng as rng } from './helpers/random';
 
 function randomArray(n: number, random: () => number, f: (r: number) => number = (r) => r): Float32Array {

@@ -31,7 +31,9 @@ import { encodeCam } from '../engine/methods/encode.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule } from '../engine/model/session.js';
-import { GRADIENT_FREE_METHODS, type CamMethod, type CamOptions } from '../engine/types.js';
+import { type CamOptions } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { GRADIENT_FREE_METHODS } from '../engine/methods/registry.js';
 
 export interface ExplainOnGpuOptions {
   method: CamMethod;

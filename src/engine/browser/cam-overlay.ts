@@ -16,7 +16,7 @@
  */
 import type { Colormap } from '../display/colormaps.js';
 import type { OrtModule } from '../model/session.js';
-import type { CamMethod } from '../types.js';
+import type { CamMethod } from '../methods/registry.js';
 import { createExplainer, type Explainer } from './explainer.js';
 import type { CamExplanation } from './result.js';
 

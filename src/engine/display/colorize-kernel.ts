@@ -1,6 +1,7 @@
 import source from './colorize.wgsl?raw';
+import { withLibraries } from '../gpu/wgsl-library.js';
 import { InvalidOptionError } from '../errors.js';
-import { BufferUsage } from '../gpu/flags.js';
+import { BufferUsage, TextureUsage } from '../gpu/flags.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { Recorder, workgroupGrid, type BufferBinding, type StagePass } from '../gpu/recorder.js';
@@ -20,17 +21,8 @@ import {
  */
 const WG = 256;
 const BINDINGS = ['read', 'read', 'write', 'write', 'uniform'] as const;
-const colorizeKernel: KernelDef = { name: 'colorize', source, bindings: BINDINGS };
-const maxAbsKernel: KernelDef = { name: 'colorize_max_abs', source, entryPoint: 'max_abs', bindings: BINDINGS };
-
-/** WebGPU GPUTextureUsage values (fixed by the spec; the globals are absent in Node before Dawn loads). */
-export const TextureUsage = {
-  COPY_SRC: 0x01,
-  COPY_DST: 0x02,
-  TEXTURE_BINDING: 0x04,
-  STORAGE_BINDING: 0x08,
-  RENDER_ATTACHMENT: 0x10,
-} as const;
+const colorizeKernel: KernelDef = { name: 'colorize', source: withLibraries(source, 'flatIndex'), bindings: BINDINGS };
+const maxAbsKernel: KernelDef = { name: 'colorize_max_abs', source: withLibraries(source, 'flatIndex'), entryPoint: 'max_abs', bindings: BINDINGS };
 
 /** copyBufferToTexture's row alignment. */
 export const BYTES_PER_ROW_ALIGNMENT = 256;

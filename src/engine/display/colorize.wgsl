@@ -53,7 +53,7 @@ var<workgroup> wg_max: atomic<u32>;
 @compute @workgroup_size(${WG})
 fn max_abs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (lid == 0u) {
     atomicStore(&wg_max, 0u);
   }
@@ -93,7 +93,7 @@ fn signed_level(v: f32, m: f32) -> u32 {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.total) {
     return;
   }

@@ -3,7 +3,7 @@
  *
  * `colorize` turns a float map into an RGBA heat layer (colour table, opacity, threshold, an
  * optional iso-line); `blendOver` composites such a layer over an image with straight alpha.
- * The GPU twin (src/engine/kernels/colorize.ts + src/shaders/colorize.wgsl) produces the same
+ * The GPU twin (display/colorize-kernel.ts + display/colorize.wgsl) produces the same
  * bytes: every step below is either integer arithmetic or a single correctly rounded float32
  * multiplication / comparison, which WGSL evaluates exactly like Math.fround here.
  *

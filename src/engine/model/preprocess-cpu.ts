@@ -1,5 +1,5 @@
 /**
- * Image pre-processing for classifiers, on the CPU (the twin of src/shaders/preprocess.wgsl and
+ * Image pre-processing for classifiers, on the CPU (the twin of src/engine/model/preprocess.wgsl and
  * the test oracle for it): RGBA8 pixels -> bilinear resize (optionally then a centre crop) ->
  * per-channel normalisation -> float32 NCHW planes R, G, B.
  *

@@ -1,10 +1,11 @@
 import source from './preprocess.wgsl?raw';
+import { withLibraries } from '../gpu/wgsl-library.js';
 import type { KernelDef } from '../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../gpu/recorder.js';
 import type { PreprocessPlan } from './preprocess-cpu.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'preprocess', source, bindings: ['read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'preprocess', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'write', 'uniform'] };
 
 /**
  * Resize + normalise packed RGBA8 pixels (`src`: u32 per pixel, rows `inStrideWords` apart)

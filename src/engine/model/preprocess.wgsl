@@ -52,7 +52,7 @@ fn texel(y: u32, x: u32) -> vec3f {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = flat_index(wid, nwg, lid);
   let plane = params.out_h * params.out_w;
   if (i >= plane) {
     return;

@@ -1,4 +1,4 @@
-/** Bytes of one image's ImageState (src/shaders/lib/cfcam_state.wgsl): 16 four-byte words. */
+/** Bytes of one image's ImageState (cfcam_state.wgsl): 16 four-byte words. */
 export const IMAGE_STATE_BYTES = 64;
 
 /** Word offsets inside ImageState, for decoding a readback. */

@@ -11,7 +11,7 @@ const WG = 64;
 const FILTER_WG = 64;
 const meanKernel: KernelDef = {
   name: 'cluster_mean',
-  source: withLibraries(meanSource, 'imageState'),
+  source: withLibraries(meanSource, 'flatIndex', 'imageState'),
   bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
 };
 const filterKernel: KernelDef = {

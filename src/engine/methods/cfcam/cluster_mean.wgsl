@@ -19,7 +19,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let c = params.channels;
   let n = params.pixels;
   let b = wid.z;
-  let e = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let e = flat_index(wid, nwg, lid);
   let cluster = e / n;
   let p = e % n;
   if (cluster >= state[b].clusters) {

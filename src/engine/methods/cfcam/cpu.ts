@@ -12,11 +12,13 @@
  *   (weights 1e-5 absolute, map 1e-4).
  */
 import { NoValidChannelsError } from '../../errors.js';
-import { DEFAULT_BILATERAL, type BilateralParams, type CamOptions, type CfcamMode } from '../../types.js';
+import type { BilateralParams, CamInput, CamOptions, CamResult, CfcamDetails, CfcamMode } from '../../types.js';
+import { resolveCfcamOptions } from './options.js';
 import { dbscan } from './dbscan-cpu.js';
 import { bilateralFilterOpenCv, referenceFilter } from './filters-cpu.js';
 import { lerpNumpy, pairwisePercentile, percentileRank } from './percentile.js';
 import { resizeBilinear } from '../common/resize-cpu.js';
+import { softmax } from '../common/softmax.js';
 
 const f32 = Math.fround;
 
@@ -164,19 +166,11 @@ function combine(
   outW: number,
 ): Float64Array {
   const HW = H * W;
-  let maxW = -Infinity;
-  for (let k = 0; k < weights.length; k++) if (valid[k]) maxW = Math.max(maxW, weights[k]);
-  const alpha = new Float64Array(weights.length);
-  let denom = 0;
-  for (let k = 0; k < weights.length; k++) {
-    if (!valid[k]) continue;
-    alpha[k] = Math.exp(weights[k] - maxW);
-    denom += alpha[k];
-  }
+  const alpha = softmax(weights, { keep: valid });
   const cam = new Float64Array(HW);
   for (let k = 0; k < weights.length; k++) {
     if (!valid[k]) continue;
-    const a = alpha[k] / denom;
+    const a = alpha[k];
     for (let p = 0; p < HW; p++) cam[p] += a * A[k * HW + p];
   }
   for (let p = 0; p < HW; p++) if (cam[p] < 0) cam[p] = 0;
@@ -185,11 +179,6 @@ function combine(
   for (const v of up) max = Math.max(max, v);
   if (max > 0) for (let i = 0; i < up.length; i++) up[i] /= max;
   return up;
-}
-
-/** Resolve the mode and the bilateral parameters (options.bilateral merged over the defaults). */
-export function resolveCfcamOptions(options: CamOptions = {}): { mode: CfcamMode; bilateral: BilateralParams } {
-  return { mode: options.mode ?? 'reference', bilateral: { ...DEFAULT_BILATERAL, ...(options.bilateral ?? {}) } };
 }
 
 /** CF-CAM for one image: A, G are [C,H,W] views; the map comes out at outH x outW. */
@@ -255,4 +244,37 @@ export function cfcamImage(
 
   const map = combine(A, weights, valid, H, W, outH, outW);
   return { map, labels, weights, eps, normThreshold: threshold, minSamples, clusters, important: importantCount, noise };
+}
+
+/** CF-CAM for every image of the batch (inputs validated), with the per-image details. */
+export function cfcamCpu(input: CamInput, options: CamOptions = {}): CamResult {
+  const { batch: B, channels: C, height: H, width: W, outHeight, outWidth } = input.shape;
+  const imageSize = C * H * W;
+  const mapSize = outHeight * outWidth;
+  const maps = new Float32Array(B * mapSize);
+  const details: CfcamDetails = {
+    labels: new Int32Array(B * C),
+    weights: new Float32Array(B * C),
+    eps: new Float32Array(B),
+    normThreshold: new Float32Array(B),
+    minSamples: new Int32Array(B),
+    clusters: new Int32Array(B),
+    important: new Int32Array(B),
+    noise: new Int32Array(B),
+  };
+  const gradients = input.gradients!;
+  for (let b = 0; b < B; b++) {
+    const view = (data: Float32Array) => data.subarray(b * imageSize, (b + 1) * imageSize);
+    const r = cfcamImage(view(input.activations), view(gradients), C, H, W, outHeight, outWidth, options);
+    maps.set(r.map, b * mapSize);
+    details.labels.set(r.labels, b * C);
+    details.weights.set(r.weights, b * C);
+    details.eps[b] = r.eps;
+    details.normThreshold[b] = r.normThreshold;
+    details.minSamples[b] = r.minSamples;
+    details.clusters[b] = r.clusters;
+    details.important[b] = r.important;
+    details.noise[b] = r.noise;
+  }
+  return { shape: { ...input.shape }, maps, cfcam: details };
 }

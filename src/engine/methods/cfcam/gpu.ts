@@ -1,4 +1,4 @@
-import { DeviceLimitError } from '../../errors.js';
+import { assertBindable, bindableBytes } from '../../gpu/limits.js';
 import type { Recorder } from '../../gpu/recorder.js';
 import { IMAGE_STATE_BYTES, STATE_FIELDS } from './cfcam-state.js';
 import { recordChannelNorms } from './channel-norms.js';
@@ -11,8 +11,9 @@ import { recordClusterWeights } from './cluster-filter.js';
 import { recordCfcamSoftmax } from './cfcam-softmax.js';
 import { recordWeightedSum } from '../common/weighted-sum.js';
 import { recordCfcamPostprocess } from '../common/postprocess-gpu.js';
-import { DEFAULT_BILATERAL, type CamOptions, type CamShape, type CfcamDetails } from '../../types.js';
-import type { EncodedCam, GpuCamInputs } from '../encode.js';
+import type { CamOptions, CamShape, CfcamDetails } from '../../types.js';
+import type { EncodedCam, GpuCamInputs } from '../contract.js';
+import { resolveCfcamOptions } from './options.js';
 
 /** Keep the per-chunk distance matrices within this many bytes even where the device allows more. */
 const DISTANCE_BUDGET_BYTES = 512 * 1024 * 1024;
@@ -29,14 +30,8 @@ export interface EncodedCfcamDetails {
 /** How many images' C x C distance matrices fit in one binding; throws when not even one does. */
 export function distanceChunkSize(device: GPUDevice, batch: number, channels: number): number {
   const perImage = channels * channels * 4;
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  if (perImage > limit) {
-    const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-    throw new DeviceLimitError(
-      `C=${channels} channels need a ${mb(perImage)} distance matrix, above this device's ${mb(limit)} buffer limit; use fewer channels or --backend cpu`,
-    );
-  }
-  return Math.max(1, Math.min(batch, Math.floor(Math.min(limit, DISTANCE_BUDGET_BYTES) / perImage)));
+  assertBindable(device, perImage, `the ${channels} x ${channels} distance matrix of C=${channels} channels`, "use fewer channels or the CPU backend (backend: 'cpu')");
+  return Math.max(1, Math.min(batch, Math.floor(Math.min(bindableBytes(device), DISTANCE_BUDGET_BYTES) / perImage)));
 }
 
 /**
@@ -51,8 +46,7 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
   if (!gradients) throw new Error('CF-CAM needs gradients');
   const { batch, channels, height, width } = shape;
   const pixels = height * width;
-  const mode = options.mode ?? 'reference';
-  const bilateral = { ...DEFAULT_BILATERAL, ...options.bilateral };
+  const { mode, bilateral } = resolveCfcamOptions(options);
   const fitting = distanceChunkSize(rec.device, batch, channels);
   const chunkSize = options.cfcamChunkImages ? Math.min(fitting, options.cfcamChunkImages) : fitting;
 
@@ -116,7 +110,7 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
   });
 
   const map = recordCfcamPostprocess(rec, layerMap, shape);
-  const details: EncodedCfcamDetails = {
+  const cfcam: EncodedCfcamDetails = {
     labels: split.labels,
     weights: weights.rawWeights,
     state: split.state,
@@ -124,7 +118,11 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
       return [r.read(split.labels, batch * channels * 4), r.read(weights.rawWeights, batch * channels * 4), r.read(split.state, batch * IMAGE_STATE_BYTES)];
     },
   };
-  return { map, cfcam: details };
+  return {
+    map,
+    cfcam,
+    details: { read: (r) => cfcam.read(r), decode: (readbacks, indices) => ({ cfcam: decodeCfcamDetails(shape, readbacks, indices) }) },
+  };
 }
 
 /** Turn the readbacks queued by EncodedCfcamDetails.read into CfcamDetails. */

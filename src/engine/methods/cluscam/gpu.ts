@@ -1,5 +1,5 @@
 /**
- * ClusCAM on the GPU (shared/spec/cluscam.md; the CPU twin is ../reference/cluscam.ts). Per
+ * ClusCAM on the GPU (shared/spec/cluscam.md; the CPU twin is ./cpu.ts). Per
  * image:
  * 1. one submit: the masks of all C channels [C, H*W] (upsampled, ClusCAM's min-max), kept in a
  *    pooled buffer;
@@ -12,7 +12,7 @@
  * 5. one submit: alpha uploaded, S = ReLU(sum_k alpha_k M_k), per-image min-max, read back.
  * Submits per image: 1 + K-Means's + ceil(K / scoreBatchSize) + 1.
  */
-import type { CamRun, ComputeOptions } from '../../engine.js';
+import type { CamRun, ComputeOptions } from '../../types.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { writeFloats } from '../../gpu/upload.js';
 import { recordChannelMasks } from '../scored/channel-masks.js';
@@ -20,28 +20,30 @@ import { recordImageStats } from '../common/image-stats.js';
 import { recordMaskedInputs } from '../scored/masked-inputs.js';
 import { recordNormalize } from '../common/normalize.js';
 import { recordWeightedSum } from '../common/weighted-sum.js';
-import { clusCamAlphas, kmeansOptionsOf, newClusCamDetails, resolveClusCamOptions, setClusCamImageDetails } from './cpu.js';
-import { DEFAULT_SCORE_BATCH, scoreMasked } from '../scorecam/cpu.js';
+import { cluscamAlphas, newCluscamDetails, setCluscamImageDetails } from './cpu.js';
+import { kmeansOptionsOf, resolveCluscamOptions } from './options.js';
+import { DEFAULT_SCORE_BATCH, scoreMasked } from '../scored/masks-cpu.js';
 import type { CamInput } from '../../types.js';
 import { kmeansGpu } from './kmeans/gpu.js';
-import { maskChunks, scoreChunksPipelined, type MaskChunk } from '../scorecam/gpu.js';
-import { assertBindable, HeldBuffers, submitRecorded } from '../scored/driver.js';
+import { maskChunks, scoreChunksPipelined, type MaskChunk } from '../scored/chunks.js';
+import { HeldBuffers, submitRecorded } from '../scored/driver.js';
+import { assertBindable } from '../../gpu/limits.js';
 
-export async function runClusCamGpu(gpu: GpuContext, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
+export async function runCluscamGpu(gpu: GpuContext, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
   const scorer = input.scorer!;
   const { shape } = input;
   const { batch: B, channels: C, outHeight: H, outWidth: W } = shape;
-  const o = resolveClusCamOptions(options.cluscam, C);
+  const o = resolveCluscamOptions(options.cluscam, C);
   const K = o.clusters;
   const batchSize = Math.min(options.scoreBatchSize ?? DEFAULT_SCORE_BATCH, K);
   const plane = H * W;
   const maskBytes = C * plane * 4;
-  assertBindable(gpu, maskBytes, `ClusCAM: the ${C} channel masks of ${H}x${W} (the K-Means points)`, 'explain a layer with fewer channels, use a smaller input size, or use the CPU backend');
-  assertBindable(gpu, batchSize * 3 * plane * 4, `ClusCAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
+  assertBindable(gpu.device, maskBytes, `ClusCAM: the ${C} channel masks of ${H}x${W} (the K-Means points)`, 'explain a layer with fewer channels, use a smaller input size, or use the CPU backend');
+  assertBindable(gpu.device, batchSize * 3 * plane * 4, `ClusCAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
 
   const stageMs: Record<string, number> = {};
   const timing = options.timing;
-  const details = newClusCamDetails(B, C, K);
+  const details = newCluscamDetails(B, C, K);
   const maps = new Float32Array(B * plane);
   const held = new HeldBuffers(gpu);
   try {
@@ -75,7 +77,7 @@ export async function runClusCamGpu(gpu: GpuContext, input: CamInput, options: C
           const logits = await scoreMasked(scorer, data, chunk.count, b, chunk.first);
           for (let j = 0; j < chunk.count; j++) deltas[chunk.first + j] = logits[j] - scorer.baseLogits[b];
         });
-        const alphas = clusCamAlphas(deltas, o.dropRatio, o.temperature);
+        const alphas = cluscamAlphas(deltas, o.dropRatio, o.temperature);
 
         const { value: index, readbacks } = await submitRecorded(gpu, { timing, label: 'cluscam', stageMs }, (rec) => {
           const alphaBuffer = rec.storage(K * 4, 'cluscam alphas');
@@ -92,7 +94,7 @@ export async function runClusCamGpu(gpu: GpuContext, input: CamInput, options: C
         });
         maps.set(new Float32Array(readbacks[index]), b * plane);
 
-        setClusCamImageDetails(details, b, km, deltas, alphas);
+        setCluscamImageDetails(details, b, km, deltas, alphas);
       } finally {
         km.release();
       }

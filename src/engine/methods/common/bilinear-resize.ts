@@ -1,9 +1,10 @@
 import source from './bilinear_resize.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'bilinear_resize', source, bindings: ['read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'bilinear_resize', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'write', 'uniform'] };
 
 export interface ResizeShape {
   batch: number;

@@ -19,7 +19,7 @@ struct Params {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.total) {
     return;
   }

@@ -1,9 +1,10 @@
 import source from './normalize.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'normalize', source, bindings: ['write', 'read', 'uniform'] };
+const kernel: KernelDef = { name: 'normalize', source: withLibraries(source, 'flatIndex'), bindings: ['write', 'read', 'uniform'] };
 
 /** 'minmax': (v-min)/((max-min)+1e-7), as pytorch-grad-cam; 'max': v/max when max > 0, as CF-CAM. */
 export type NormalizeMode = 'minmax' | 'max';

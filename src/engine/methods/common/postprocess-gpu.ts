@@ -29,7 +29,7 @@ function upsampleStage(rec: Recorder, map: GPUBuffer, shape: CamShape): GPUBuffe
  * pytorch-grad-cam's post-processing of a ReLU'd layer-resolution map [B,H,W]:
  * minmax, bilinear resize, minmax again (its layer aggregation re-normalises).
  */
-export function recordGradCamPostprocess(rec: Recorder, reluMap: GPUBuffer, shape: CamShape): GPUBuffer {
+export function recordGradcamPostprocess(rec: Recorder, reluMap: GPUBuffer, shape: CamShape): GPUBuffer {
   normalizeStage(rec, reluMap, shape.batch, shape.height * shape.width, 'minmax');
   const out = upsampleStage(rec, reluMap, shape);
   normalizeStage(rec, out, shape.batch, shape.outHeight * shape.outWidth, 'minmax');

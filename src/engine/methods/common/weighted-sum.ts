@@ -1,9 +1,10 @@
 import source from './weighted_sum.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 128;
-const kernel: KernelDef = { name: 'weighted_sum', source, bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'weighted_sum', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
 
 /** ReLU(sum_k weights[b,k] * A[b,k,:]) into a new [batch, pixels] buffer. */
 export function recordWeightedSum(

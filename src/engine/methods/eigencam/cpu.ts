@@ -11,7 +11,8 @@
  * absolute value is positive (the first such entry on exact ties), then apply the common
  * Grad-CAM post-processing.
  */
-import { gradcamPostprocess } from '../gradient-family/cpu.js';
+import { gradcamPostprocess } from '../common/postprocess-cpu.js';
+import type { CamInput, CamResult } from '../../types.js';
 
 /** Largest eigenvalue of a symmetric n x n matrix and a unit eigenvector for it. */
 export interface Eigenpair {
@@ -234,4 +235,16 @@ export function eigencamRawMap(A: ArrayLike<number>, C: number, H: number, W: nu
 /** Final normalised [outH, outW] Eigen-CAM map for one image. */
 export function eigencamMap(A: ArrayLike<number>, C: number, H: number, W: number, outH: number, outW: number): Float64Array {
   return gradcamPostprocess(eigencamRawMap(A, C, H, W), H, W, outH, outW);
+}
+
+/** Eigen-CAM for every image of the batch (inputs validated; gradients are not used). */
+export function eigencamCpu(input: CamInput): CamResult {
+  const { batch: B, channels: C, height: H, width: W, outHeight, outWidth } = input.shape;
+  const imageSize = C * H * W;
+  const mapSize = outHeight * outWidth;
+  const maps = new Float32Array(B * mapSize);
+  for (let b = 0; b < B; b++) {
+    maps.set(eigencamMap(input.activations.subarray(b * imageSize, (b + 1) * imageSize), C, H, W, outHeight, outWidth), b * mapSize);
+  }
+  return { shape: { ...input.shape }, maps };
 }

@@ -4,7 +4,7 @@ import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from
 import { withLibraries } from '../../gpu/wgsl-library.js';
 
 const WG = 64;
-const kernel: KernelDef = { name: 'eigen_center', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'eigen_center', source: withLibraries(source, 'flatIndex', 'reduce'), bindings: ['read', 'write', 'uniform'] };
 
 /** Activations minus each channel's spatial mean, into a new [batch, channels, pixels] buffer. */
 export function recordEigenCenter(

@@ -4,7 +4,7 @@ import { workgroupGrid, type Recorder, type StagePass } from '../../gpu/recorder
 import { withLibraries } from '../../gpu/wgsl-library.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'eigen_power', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'write', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'eigen_power', source: withLibraries(source, 'flatIndex', 'reduce'), bindings: ['read', 'write', 'write', 'write', 'uniform'] };
 
 /**
  * Dominant eigenpair of each [n, n] Gram matrix by `iterations` power-iteration steps:

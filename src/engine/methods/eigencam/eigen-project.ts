@@ -1,10 +1,11 @@
 import source from './eigen_project.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type Recorder, type StagePass } from '../../gpu/recorder.js';
 import { gramSide } from './eigen-gram.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'eigen_project', source, bindings: ['read', 'read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'eigen_project', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'read', 'write', 'uniform'] };
 
 /**
  * ReLU of the sign-fixed projection X v1 into a new [batch, pixels] buffer, from the

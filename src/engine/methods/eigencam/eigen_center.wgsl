@@ -18,7 +18,7 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   // Uniform over the workgroup, so leaving early keeps the barriers below in uniform flow.
-  let channel = wid.x + wid.y * nwg.x;
+  let channel = flat_workgroup(wid, nwg);
   if (channel >= params.total) {
     return;
   }

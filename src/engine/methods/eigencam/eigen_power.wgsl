@@ -37,7 +37,7 @@ fn start_value(i: u32) -> f32 {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let b = wid.x + wid.y * nwg.x;
+  let b = flat_workgroup(wid, nwg);
   if (b >= params.batch) {
     return;
   }

@@ -24,7 +24,7 @@ var<workgroup> best_index: array<u32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let b = wid.x + wid.y * nwg.x;
+  let b = flat_workgroup(wid, nwg);
   if (b >= params.batch) {
     return;
   }

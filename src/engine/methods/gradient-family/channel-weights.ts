@@ -1,4 +1,5 @@
 import source from './channel_weights.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
@@ -7,7 +8,7 @@ export type ChannelWeightMethod = 'gradcam' | 'gradcampp' | 'xgradcam';
 
 // One thread per (image, channel).
 const WG = 64;
-const kernel: KernelDef = { name: 'channel_weights', source, bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'channel_weights', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
 
 /** Per-(image, channel) weights of `method` into a new [batch, channels] buffer. */
 export function recordChannelWeights(

@@ -6,7 +6,8 @@
  * minmax(resize(minmax(ReLU(map)))) with minmax(x) = (x - min) / (max - min + 1e-7).
  * Arithmetic is float64 (the library uses float32; the gap is ~1e-6 on the normalised map).
  */
-import { resizeBilinear } from '../common/resize-cpu.js';
+import { gradcamPostprocess } from '../common/postprocess-cpu.js';
+import type { CamInput, CamResult } from '../../types.js';
 
 export type GradientMethod = 'gradcam' | 'gradcampp' | 'xgradcam' | 'layercam' | 'hirescam';
 
@@ -115,36 +116,27 @@ export function gradientRawMap(method: GradientMethod, t: ImageTensors): Float64
   }
 }
 
-/** In place: x -> max(x, 0). */
-export function reluInPlace(values: Float64Array): Float64Array {
-  for (let i = 0; i < values.length; i++) if (values[i] < 0) values[i] = 0;
-  return values;
-}
-
-/** In place: x -> (x - min) / (max - min + 1e-7), pytorch-grad-cam's scale_cam_image. */
-export function minmaxInPlace(values: Float64Array): Float64Array {
-  let min = Infinity;
-  let max = -Infinity;
-  for (const v of values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  const scale = 1 / (max - min + 1e-7);
-  for (let i = 0; i < values.length; i++) values[i] = (values[i] - min) * scale;
-  return values;
-}
-
-/**
- * pytorch-grad-cam's post-processing: ReLU, min-max, bilinear resize (cv2.resize INTER_LINEAR),
- * and min-max again (the layer-aggregation step re-normalises even for one layer, and it
- * matters because bilinear resizing can lower the maximum).
- */
-export function gradcamPostprocess(raw: Float64Array, H: number, W: number, outH: number, outW: number): Float64Array {
-  const scaled = minmaxInPlace(reluInPlace(Float64Array.from(raw)));
-  return minmaxInPlace(resizeBilinear(scaled, H, W, outH, outW));
-}
-
 /** Final normalised [outH, outW] map of a gradient method for one image. */
 export function gradientFamilyMap(method: GradientMethod, t: ImageTensors, outH: number, outW: number): Float64Array {
   return gradcamPostprocess(gradientRawMap(method, t), t.height, t.width, outH, outW);
+}
+
+/** A gradient-family method for every image of the batch (inputs validated). */
+export function gradientFamilyCpu(method: GradientMethod, input: CamInput): CamResult {
+  const { batch: B, channels: C, height: H, width: W, outHeight, outWidth } = input.shape;
+  const imageSize = C * H * W;
+  const mapSize = outHeight * outWidth;
+  const maps = new Float32Array(B * mapSize);
+  const gradients = input.gradients!;
+  for (let b = 0; b < B; b++) {
+    const tensors: ImageTensors = {
+      activations: input.activations.subarray(b * imageSize, (b + 1) * imageSize),
+      gradients: gradients.subarray(b * imageSize, (b + 1) * imageSize),
+      channels: C,
+      height: H,
+      width: W,
+    };
+    maps.set(gradientFamilyMap(method, tensors, outHeight, outWidth), b * mapSize);
+  }
+  return { shape: { ...input.shape }, maps };
 }

@@ -3,13 +3,12 @@ import type { Recorder } from '../../gpu/recorder.js';
 import { recordChannelWeights, type ChannelWeightMethod } from './channel-weights.js';
 import { recordPixelProductSum, type PixelProductMethod } from './pixel-product-sum.js';
 import { recordWeightedSum } from '../common/weighted-sum.js';
-import type { CamMethod } from '../../types.js';
-import type { EncodedCam, GpuCamInputs } from '../encode.js';
-import { recordGradCamPostprocess } from '../common/postprocess-gpu.js';
+import type { GradientMethod } from './cpu.js';
+import type { EncodedCam, GpuCamInputs } from '../contract.js';
+import { recordGradcamPostprocess } from '../common/postprocess-gpu.js';
 
-export type GradientFamilyMethod = Exclude<CamMethod, 'cfcam' | 'eigencam' | 'scorecam' | 'cluscam' | 'softcam'>;
 
-function isPixelProduct(method: GradientFamilyMethod): method is PixelProductMethod {
+function isPixelProduct(method: GradientMethod): method is PixelProductMethod {
   return method === 'layercam' || method === 'hirescam';
 }
 
@@ -18,7 +17,7 @@ function isPixelProduct(method: GradientFamilyMethod): method is PixelProductMet
  * LayerCAM, HiResCAM (a per-pixel gradient x activation sum), followed by pytorch-grad-cam's
  * post-processing. Every stage covers the whole batch.
  */
-export function encodeGradientFamily(rec: Recorder, method: GradientFamilyMethod, inputs: GpuCamInputs): EncodedCam {
+export function encodeGradientFamily(rec: Recorder, method: GradientMethod, inputs: GpuCamInputs): EncodedCam {
   const { shape, activations, gradients } = inputs;
   if (!gradients) throw new ShapeMismatchError(`method ${method} needs gradients`);
   const dims = { batch: shape.batch, channels: shape.channels, pixels: shape.height * shape.width };
@@ -37,5 +36,5 @@ export function encodeGradientFamily(rec: Recorder, method: GradientFamilyMethod
       reluMap = recordWeightedSum(rec, pass, activations, weights, dims);
     });
   }
-  return { map: recordGradCamPostprocess(rec, reluMap, shape) };
+  return { map: recordGradcamPostprocess(rec, reluMap, shape) };
 }

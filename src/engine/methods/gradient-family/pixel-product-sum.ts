@@ -1,4 +1,5 @@
 import source from './pixel_product_sum.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
@@ -6,7 +7,7 @@ import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from
 export type PixelProductMethod = 'layercam' | 'hirescam';
 
 const WG = 128;
-const kernel: KernelDef = { name: 'pixel_product_sum', source, bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'pixel_product_sum', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
 
 /** ReLU(sum_k f(g[b,k,:]) * A[b,k,:]) into a new [batch, pixels] buffer (f = ReLU for LayerCAM). */
 export function recordPixelProductSum(

@@ -7,68 +7,27 @@
  * family's post-processing (min-max, bilinear resize, min-max).
  * Submits per call: B * ceil(C / scoreBatchSize) + 1.
  */
-import type { CamRun, ComputeOptions } from '../../engine.js';
+import type { CamRun, ComputeOptions } from '../../types.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { recordChannelMaskedInputs } from '../scored/channel-masks.js';
 import { recordScoreSoftmax } from './score-softmax.js';
 import { recordWeightedSum } from '../common/weighted-sum.js';
 import { writeFloats } from '../../gpu/upload.js';
-import { DEFAULT_SCORE_BATCH, scoreMasked } from './cpu.js';
+import { DEFAULT_SCORE_BATCH, scoreMasked } from '../scored/masks-cpu.js';
+import { maskChunks, scoreChunksPipelined, type MaskChunk } from '../scored/chunks.js';
 import type { CamInput } from '../../types.js';
-import { recordGradCamPostprocess } from '../common/postprocess-gpu.js';
-import { assertBindable, HeldBuffers, submitRecorded } from '../scored/driver.js';
+import { recordGradcamPostprocess } from '../common/postprocess-gpu.js';
+import { HeldBuffers, submitRecorded } from '../scored/driver.js';
+import { assertBindable } from '../../gpu/limits.js';
 
-export interface MaskChunk {
-  image: number;
-  first: number;
-  count: number;
-}
-
-/** Chunks of at most `size` channels of every image, in order. */
-export function maskChunks(batch: number, channels: number, size: number): MaskChunk[] {
-  const chunks: MaskChunk[] = [];
-  for (let image = 0; image < batch; image++) {
-    for (let first = 0; first < channels; first += size) chunks.push({ image, first, count: Math.min(size, channels - first) });
-  }
-  return chunks;
-}
-
-/**
- * Score every chunk: `masked(chunk)` produces its masked inputs (a GPU submit and readback),
- * `score` runs the model. The next chunk's GPU work is started before the current chunk is
- * scored. A failure leaves no submit pending.
- */
-export async function scoreChunksPipelined(
-  chunks: readonly MaskChunk[],
-  masked: (chunk: MaskChunk) => Promise<Float32Array>,
-  score: (chunk: MaskChunk, inputs: Float32Array) => Promise<void>,
-): Promise<void> {
-  if (chunks.length === 0) return;
-  let pending: Promise<Float32Array> | undefined = masked(chunks[0]);
-  try {
-    for (let i = 0; i < chunks.length; i++) {
-      const inputs: Float32Array = await pending!;
-      pending = i + 1 < chunks.length ? masked(chunks[i + 1]) : undefined;
-      // Handled now: if it fails while the model scores this chunk, that is not an unhandled
-      // rejection; the failure still surfaces when it is awaited (next turn, or below).
-      pending?.catch(() => undefined);
-      await score(chunks[i], inputs);
-    }
-  } catch (error) {
-    // Let the submit in flight finish (its temporaries return to the pool) before failing.
-    if (pending) await pending.catch(() => undefined);
-    throw error;
-  }
-}
-
-export async function runScoreCamGpu(gpu: GpuContext, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
+export async function runScorecamGpu(gpu: GpuContext, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
   const scorer = input.scorer!;
   const { shape } = input;
   const { batch: B, channels: C, outHeight: H, outWidth: W } = shape;
   const batchSize = Math.min(options.scoreBatchSize ?? DEFAULT_SCORE_BATCH, C);
   const plane = H * W;
-  assertBindable(gpu, batchSize * 3 * plane * 4, `Score-CAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
-  assertBindable(gpu, input.activations.byteLength, `the activations [${B},${C},${shape.height},${shape.width}]`, 'explain fewer images at once');
+  assertBindable(gpu.device, batchSize * 3 * plane * 4, `Score-CAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
+  assertBindable(gpu.device, input.activations.byteLength, `the activations [${B},${C},${shape.height},${shape.width}]`, 'explain fewer images at once');
 
   const stageMs: Record<string, number> = {};
   const held = new HeldBuffers(gpu);
@@ -102,7 +61,7 @@ export async function runScoreCamGpu(gpu: GpuContext, input: CamInput, options: 
       rec.stage('weighted sum', (pass) => {
         reluMap = recordWeightedSum(rec, pass, activations, weights, { batch: B, channels: C, pixels: shape.height * shape.width });
       });
-      const map = recordGradCamPostprocess(rec, reluMap, shape);
+      const map = recordGradcamPostprocess(rec, reluMap, shape);
       return rec.read(map, B * plane * 4);
     });
     return { shape: { ...shape }, maps: new Float32Array(readbacks[index]), stageMs };

@@ -1,12 +1,13 @@
 import source from './channel_masks.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 256;
 const STATS_WG = 64;
-const statsKernel: KernelDef = { name: 'channel_mask_stats', source, bindings: ['read', 'read', 'write', 'uniform'] };
-const masksKernel: KernelDef = { name: 'channel_masks', source, bindings: ['read', 'read', 'write', 'uniform'] };
-const maskedKernel: KernelDef = { name: 'channel_masked_inputs', source, bindings: ['read', 'read', 'read', 'write', 'uniform'] };
+const statsKernel: KernelDef = { name: 'channel_mask_stats', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
+const masksKernel: KernelDef = { name: 'channel_masks', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
+const maskedKernel: KernelDef = { name: 'channel_masked_inputs', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'read', 'write', 'uniform'] };
 
 /**
  * How a channel's upsampled values u are scaled to [0,1]:

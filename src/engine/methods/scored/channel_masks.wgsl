@@ -80,7 +80,7 @@ fn upsampled(j: u32, oy: u32, ox: u32) -> f32 {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let j = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let j = flat_index(wid, nwg, lid);
   if (j >= params.total) {
     return;
   }
@@ -114,7 +114,7 @@ fn normalized(j: u32, u: f32) -> f32 {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let i = flat_index(wid, nwg, lid);
   if (i >= params.total) {
     return;
   }

@@ -3,7 +3,6 @@
  * unlike the other methods they are drivers of several submits (each one a Recorder), with
  * the inputs held in pooled buffers across them.
  */
-import { DeviceLimitError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { Recorder, STORAGE_USAGE, type TimingMode } from '../../gpu/recorder.js';
 import { writeFloats } from '../../gpu/upload.js';
@@ -11,15 +10,6 @@ import { writeFloats } from '../../gpu/upload.js';
 /** Add one submit's GPU stage times to the call's totals. */
 export function addStageMs(total: Record<string, number>, part: Record<string, number>): void {
   for (const [name, ms] of Object.entries(part)) total[name] = (total[name] ?? 0) + ms;
-}
-
-/** Throw a DeviceLimitError when one buffer of `bytes` cannot be bound on this device. */
-export function assertBindable(gpu: GpuContext, bytes: number, what: string, remedy: string): void {
-  const limit = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
-  if (bytes > limit) {
-    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    throw new DeviceLimitError(`${what} need ${mb(bytes)} in one buffer, above this device's ${mb(limit)} limit; ${remedy}`);
-  }
 }
 
 /** Pooled buffers that outlive single submits: acquire, upload, release all at the end. */

@@ -1,9 +1,10 @@
 import source from './masked_inputs.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'masked_inputs', source, bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'masked_inputs', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
 
 /**
  * x * M_j for masks j in [first, first + count) of `masks` [*, H, W] and image `image` of

@@ -1,12 +1,12 @@
 /**
- * CPU twin of the GPU Soft-CAM method (src/engine/methods/softcam.ts). The activations are the
+ * CPU twin of the GPU Soft-CAM method (./gpu.ts). The activations are the
  * network's class-evidence maps [B, classes, h, w]; image b shows A_{classIndices[b]}, resized
  * bilinearly (align_corners=false) to outHeight x outWidth: signed (`signedMaps`) and min-max
  * normalised, (v - min) / ((max - min) + 1e-7) (`maps`; a constant map gives zeros).
  * Inputs are assumed validated (validateCamInput).
  */
 import type { CamInput, CamResult } from '../../types.js';
-import { minmaxInPlace } from '../gradient-family/cpu.js';
+import { minmaxInPlace } from '../common/postprocess-cpu.js';
 import { resizeBilinear } from '../common/resize-cpu.js';
 
 /** Soft-CAM of one image: the resized evidence map of `classIndex`, signed and normalised. */

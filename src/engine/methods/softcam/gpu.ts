@@ -4,8 +4,8 @@ import { recordImageStats } from '../common/image-stats.js';
 import { recordNormalize } from '../common/normalize.js';
 import { recordSoftcamSelect } from './softcam-select.js';
 import type { CamOptions } from '../../types.js';
-import { assertSoftcamClassIndices } from '../../validate.js';
-import type { EncodedCam, GpuCamInputs } from '../encode.js';
+import { assertSoftcamClassIndices } from './options.js';
+import type { EncodedCam, GpuCamInputs } from '../contract.js';
 
 /**
  * Soft-CAM (Djoumessi & Berens): the network itself outputs class-evidence maps

@@ -1,9 +1,10 @@
 import source from './softcam_select.wgsl?raw';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 
 const WG = 256;
-const kernel: KernelDef = { name: 'softcam_select', source, bindings: ['read', 'read', 'write', 'uniform'] };
+const kernel: KernelDef = { name: 'softcam_select', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'read', 'write', 'uniform'] };
 
 export interface SelectDims {
   batch: number;

@@ -1,7 +1,7 @@
 /**
  * K-Means on the GPU (K-Means++ seeding + Lloyd, best of several inits): ClusCAM's clustering
  * of the upsampled channels (cluscam.md, step 4). It follows the definition in
- * ../reference/kmeans.ts, whose kmeansCpu is its CPU twin: same draws, same float32 operation
+ * ./cpu.ts, whose kmeansCpu is its CPU twin: same draws, same float32 operation
  * order (distances summed in chunks of KMEANS_CHUNK coordinates, then over the chunks), same
  * tie rules, so both give the same seeds and assignments.
  *
@@ -24,7 +24,8 @@
  * distances and centroids; seeds and assignments then still agree except when a prefix sum or
  * two distances are within rounding of each other.
  */
-import { DeviceLimitError, ShapeMismatchError } from '../../../errors.js';
+import { ShapeMismatchError } from '../../../errors.js';
+import { assertBindable } from '../../../gpu/limits.js';
 import type { GpuContext } from '../../../gpu/context.js';
 import { BufferUsage } from '../../../gpu/flags.js';
 import { Recorder, STORAGE_USAGE, type BufferBinding } from '../../../gpu/recorder.js';
@@ -67,12 +68,8 @@ function pointsBinding(points: BufferBinding, bytes: number): { buffer: GPUBuffe
 }
 
 function checkLimits(device: GPUDevice, sizes: Record<string, number>): void {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   for (const [name, bytes] of Object.entries(sizes)) {
-    if (bytes > limit) {
-      const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
-      throw new DeviceLimitError(`k-means ${name} need ${mb(bytes)}, above this device's ${mb(limit)} buffer limit; use fewer points, dimensions or clusters, or the CPU backend`);
-    }
+    assertBindable(device, bytes, `k-means ${name}`, 'use fewer points, dimensions or clusters, or the CPU backend');
   }
 }
 
@@ -182,7 +179,7 @@ async function runInit(
 
 /**
  * K-Means of `count` points of `dims` float32 values ([N, D] row-major in `points`, on
- * gpu.device) with the definition of ../reference/kmeans.ts. Throws InvalidOptionError for bad
+ * gpu.device) with the definition of ./cpu.ts. Throws InvalidOptionError for bad
  * options (K < 1, K > N, bad seedPoints, ...), ShapeMismatchError when `points` is too small,
  * DeviceLimitError when the buffers exceed the device's limits.
  */

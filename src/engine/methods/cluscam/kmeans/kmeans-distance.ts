@@ -1,4 +1,5 @@
 import distanceSource from './kmeans_distance.wgsl?raw';
+import { withLibraries } from '../../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../../gpu/recorder.js';
 import { KMEANS_CHUNK } from './cpu.js';
@@ -6,7 +7,7 @@ import { KMEANS_CHUNK } from './cpu.js';
 const WG = 64;
 const distanceKernel: KernelDef = {
   name: 'kmeans_distance',
-  source: distanceSource,
+  source: withLibraries(distanceSource, 'flatIndex'),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 

@@ -1,6 +1,7 @@
 import assignSource from './kmeans_assign.wgsl?raw';
 import finishSource from './kmeans_finish.wgsl?raw';
 import updateSource from './kmeans_update.wgsl?raw';
+import { withLibraries } from '../../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../../gpu/recorder.js';
 import { kmeansChunks, kmeansDistanceGrid, recordKMeansDistances } from './kmeans-distance.js';
@@ -18,7 +19,7 @@ const finishKernel: KernelDef = {
 };
 const updateKernel: KernelDef = {
   name: 'kmeans_update',
-  source: updateSource,
+  source: withLibraries(updateSource, 'flatIndex'),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 

@@ -1,6 +1,7 @@
 import d2Source from './kmeans_d2.wgsl?raw';
 import selectSource from './kmeans_select.wgsl?raw';
 import gatherSource from './kmeans_gather.wgsl?raw';
+import { withLibraries } from '../../../gpu/wgsl-library.js';
 import type { KernelDef } from '../../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../../gpu/recorder.js';
 import { kmeansChunks, recordKMeansDistances } from './kmeans-distance.js';
@@ -18,7 +19,7 @@ const selectKernel: KernelDef = {
 };
 const gatherKernel: KernelDef = {
   name: 'kmeans_gather',
-  source: gatherSource,
+  source: withLibraries(gatherSource, 'flatIndex'),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 
@@ -38,7 +39,7 @@ export function allocateKMeansSeedingScratch(rec: Recorder, count: number, dims:
 }
 
 /**
- * K-Means++ seeding (src/engine/reference/kmeans.ts): `seeds` [K] u32 holds s_0 on entry and
+ * K-Means++ seeding (./cpu.ts): `seeds` [K] u32 holds s_0 on entry and
  * s_0..s_{K-1} after. Each step updates D2 with the last seed and picks the next one on the
  * GPU (the pick never leaves the GPU), so all K-1 steps record into one pass.
  */

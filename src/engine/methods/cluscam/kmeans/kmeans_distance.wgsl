@@ -73,7 +73,7 @@ fn row(r: u32, last: u32) -> u32 {
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let g = flat_index(wid, nwg, lid);
   let n = params.count;
   let chunks = params.chunks;
   let last = n - 1u;

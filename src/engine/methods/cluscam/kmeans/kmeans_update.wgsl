@@ -26,7 +26,7 @@ alias Elem = f32;
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let g = (wid.x + wid.y * nwg.x) * ${WG}u + lid;
+  let g = flat_index(wid, nwg, lid);
   let elems = params.elems;
   let quarter = params.quarter;
   let k_count = params.clusters;
