@@ -105,7 +105,14 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   const mayRestart = swiftshader !== null && !env[REEXEC_VAR];
   if (mayRestart && !(vulkanDriverRegistered(env) && adapterProbeSucceeds())) throw await rerun(swiftshader);
 
-  const gpu = await nodeGpu();
+  let gpu: GPU;
+  try {
+    gpu = await nodeGpu();
+  } catch (error) {
+    // Dawn is an optional peer dependency of the package: say how to get it, in CLI terms.
+    if (error instanceof GpuUnavailableError) throw new GpuUnavailableError(`Dawn, the optional \`webgpu\` package, could not be loaded; npm install webgpu, or ${alternative}`);
+    throw error;
+  }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter) return gpu;
   if (mayRestart) throw await rerun(swiftshader);

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /** webgpu-cam public API. */
 export * from './types.js';
 export * from './errors.js';

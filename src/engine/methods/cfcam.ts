@@ -33,7 +33,7 @@ export function distanceChunkSize(device: GPUDevice, batch: number, channels: nu
   if (perImage > limit) {
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
     throw new DeviceLimitError(
-      `C=${channels} channels need a ${mb(perImage)} distance matrix, above this device's ${mb(limit)} buffer limit; use fewer channels or --backend cpu`,
+      `C=${channels} channels need a ${mb(perImage)} distance matrix, above this device's ${mb(limit)} buffer limit; use fewer channels or backend: 'cpu'`,
     );
   }
   return Math.max(1, Math.min(batch, Math.floor(Math.min(limit, DISTANCE_BUDGET_BYTES) / perImage)));
