@@ -11,3 +11,8 @@ export { parseNpy, encodeNpy, type NpyArray } from './io/npy.js';
 export { validateCamInput } from './validate.js';
 export { COLORMAPS, COLORMAP_TABLES, colorize, blendOver, type Colormap, type ColorizeOptions, type ContourOptions } from './colormaps.js';
 export { overlay, colorizeJet, jetColor, type RgbaImage, type CamMap, type OverlayOptions } from './overlay.js';
+// Types the API above mentions, exported so consumers can name them.
+export type { TimingMode, StagePass, SubmitResult, UniformValue } from './gpu/recorder.js';
+export type { KernelDef, Defines, PipelineCache, BindingKind, CompiledKernel } from './gpu/pipelines.js';
+export type { BufferPool } from './gpu/buffer-pool.js';
+export type { EncodedCfcamDetails } from './methods/cfcam.js';

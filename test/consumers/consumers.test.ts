@@ -210,6 +210,10 @@ describe('a Node consumer', () => {
     const report = JSON.parse(result.stdout.trim().split('\n').pop()!);
     expect(report.gpuGlobalsAfterCpu).toBe('undefined');
     expect(report.cpu.maps).toEqual(Array.from(expected));
+    // Library errors name the library's option, not the CLI's flag.
+    expect(report.noGpuError.name).toBe('GpuUnavailableError');
+    expect(report.noGpuError.message).toContain("backend: 'cpu'");
+    expect(report.noGpuError.message).not.toContain('--backend');
   });
 
   it('runs the installed webgpu-cam command (CPU; GPU without Dawn says what to install)', async () => {

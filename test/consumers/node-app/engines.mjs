@@ -11,6 +11,14 @@ const camInput = {
 };
 const report = { gpuGlobalsBefore: typeof globalThis.GPUBufferUsage, parseNpy: typeof parseNpy };
 
+// No WebGPU in plain Node: the default GPU backend fails with a typed error naming the option.
+try {
+  await createCamEngine();
+  report.noGpuError = 'none';
+} catch (error) {
+  report.noGpuError = { name: error.name, message: error.message };
+}
+
 const cpu = await createCamEngine({ backend: 'cpu' });
 const cpuRun = await cpu.compute('gradcam', camInput);
 report.cpu = { backend: cpu.backend, maps: Array.from(cpuRun.maps) };
