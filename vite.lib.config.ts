@@ -31,8 +31,12 @@ export default defineConfig({
       output: {
         preserveModules: true,
         preserveModulesRoot: 'src',
-        // The CLI keeps the path its launcher (bin/webgpu-cam.js), tests and benchmarks use.
-        entryFileNames: (chunk) => (chunk.name === 'cli/main' ? 'node/cli.js' : '[name].js'),
+        // The CLI keeps the path its launcher (bin/webgpu-cam.js), tests and benchmarks use; an
+        // inlined shader becomes `x.wgsl.js`, never clashing with a kernel module `x.js` beside it.
+        entryFileNames: (chunk) => {
+          if (chunk.name === 'cli/main') return 'node/cli.js';
+          return chunk.facadeModuleId?.includes('.wgsl') ? '[name].wgsl.js' : '[name].js';
+        },
       },
     },
   },
