@@ -12,7 +12,7 @@ export default defineConfig({
   server: { headers: isolation },
   // Pre-bundle the dependencies pages import lazily: otherwise Vite discovers them on first use,
   // re-optimises and reloads the page (a fresh clone's first test run would hang on that).
-  optimizeDeps: { include: ['onnx-proto', 'onnxruntime-web/webgpu', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
+  optimizeDeps: { include: ['onnxruntime-web/webgpu', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
   preview: { headers: isolation },
   build: {
     outDir: '../../dist/demo',

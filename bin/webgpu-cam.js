@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const cli = new URL('../dist/node/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
   process.stderr.write(
-    'webgpu-cam: the CLI is not built (dist/node/cli.js is missing); run `npm run build` (or `npm ci`, which builds via `prepare`)\n',
+    'webgpu-cam: the CLI is not built (dist/node/cli.js is missing); in a clone of the repository run `npm run build` (installed packages ship it built)\n',
   );
   process.exit(1);
 }

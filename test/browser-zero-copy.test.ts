@@ -101,7 +101,7 @@ describe('zero-copy: ORT WebGPU EP outputs bound directly by the CAM kernels (he
       configFile: 'vite.config.ts',
       logLevel: 'error',
       cacheDir: join(tmpdir(), 'webgpu-cam-vite-zero-copy'),
-      optimizeDeps: { include: ['onnx-proto', 'onnxruntime-web/webgpu', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
+      optimizeDeps: { include: ['onnxruntime-web/webgpu', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
       server: { host: '127.0.0.1', port: 0 },
     });
     await server.listen();

@@ -15,8 +15,11 @@ import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals,
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
 
-/** The bundled default model, relative to this module (src/cli or dist/node). */
-export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/digits/digits-resnet.onnx', import.meta.url));
+/**
+ * The bundled default model, relative to this module (src/cli or dist/cli). `@vite-ignore`: the
+ * package build must leave this a file next to the package, not inline it as a data URL.
+ */
+export const DEFAULT_MODEL = fileURLToPath(new URL(/* @vite-ignore */ '../../models/digits/digits-resnet.onnx', import.meta.url));
 
 export const EXPLAIN_HELP = `Usage: webgpu-cam explain --image IMAGE [options]
 

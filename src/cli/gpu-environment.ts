@@ -100,12 +100,24 @@ function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
  * GpuUnavailableError whose message says what to do; `alternative` names the CPU fallback.
  */
 export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU> {
+  // Dawn is an optional peer dependency of the package: say how to get it, in CLI terms.
+  const missingDawn = () => new GpuUnavailableError(`Dawn, the optional \`webgpu\` package, is not installed; npm install webgpu, or ${alternative}`);
+  try {
+    import.meta.resolve('webgpu');
+  } catch {
+    throw missingDawn();
+  }
   const env = process.env;
   const swiftshader = swiftshaderEnvironment(env);
   const mayRestart = swiftshader !== null && !env[REEXEC_VAR];
   if (mayRestart && !(vulkanDriverRegistered(env) && adapterProbeSucceeds())) throw await rerun(swiftshader);
 
-  const gpu = await nodeGpu();
+  let gpu: GPU;
+  try {
+    gpu = await nodeGpu();
+  } catch (error) {
+    throw error instanceof GpuUnavailableError ? missingDawn() : error;
+  }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter) return gpu;
   if (mayRestart) throw await rerun(swiftshader);

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /** webgpu-cam public API. */
 export * from './types.js';
 export * from './errors.js';
@@ -23,3 +24,8 @@ export { parseNpy, encodeNpy, type NpyArray } from './io/npy.js';
 export { validateCamInput } from './validate.js';
 export { COLORMAPS, COLORMAP_TABLES, colorize, blendOver, type Colormap, type ColorizeOptions, type ContourOptions } from './display/colormaps.js';
 export { overlay, colorizeJet, jetColor, type RgbaImage, type CamMap, type OverlayOptions } from './display/overlay.js';
+// Types the API above mentions, exported so consumers can name them.
+export type { TimingMode, StagePass, SubmitResult, UniformValue } from './gpu/recorder.js';
+export type { KernelDef, Defines, PipelineCache, BindingKind, CompiledKernel } from './gpu/pipelines.js';
+export type { BufferPool } from './gpu/buffer-pool.js';
+export type { EncodedCfcamDetails } from './methods/cfcam/gpu.js';

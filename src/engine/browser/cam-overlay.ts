@@ -46,7 +46,11 @@ async function loadImage(src: string): Promise<HTMLImageElement> {
   return image;
 }
 
-export class CamOverlayElement extends HTMLElement {
+// Outside browsers (server-side rendering, Node scripts) HTMLElement does not exist: a stand-in
+// base lets this module, and so `webgpu-cam/browser`, load there; defineCamOverlay needs a DOM.
+const ElementBase = (typeof HTMLElement === 'undefined' ? class {} : HTMLElement) as typeof HTMLElement;
+
+export class CamOverlayElement extends ElementBase {
   static observedAttributes = [...EXPLAIN_ATTRIBUTES, ...DRAW_ATTRIBUTES];
 
   private readonly canvas = document.createElement('canvas');

@@ -7,3 +7,5 @@ export { CamExplanation, type DrawOverlayOptions, type ExplanationData } from '.
 export { readPixels, sourceSize, type ImageSource, type PixelTensor, type Region } from './sources.js';
 export { CamOverlayElement, defineCamOverlay, disposeCamOverlays } from './cam-overlay.js';
 export * from '../index.js';
+export type { ModelMetadata, ClassScore } from '../model/explainer.js';
+export type { CandidateLayer } from '../model/types.js';

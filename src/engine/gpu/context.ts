@@ -45,11 +45,11 @@ export async function createGpuContext(options: GpuContextOptions = {}): Promise
   const ownsDevice = !device;
   if (!device) {
     const gpu = options.gpu ?? (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
-    if (!gpu) throw new GpuUnavailableError('WebGPU is not available here (no navigator.gpu); use the CPU backend');
+    if (!gpu) throw new GpuUnavailableError("WebGPU is not available here (no navigator.gpu); pass `gpu` (in Node: nodeGpu() from 'webgpu-cam/node') or use backend: 'cpu'");
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) {
       throw new GpuUnavailableError(
-        'no WebGPU adapter found; without a GPU install Chromium (SwiftShader) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium, or use --backend cpu',
+        "no WebGPU adapter found; without a GPU install Chromium (SwiftShader) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json LD_LIBRARY_PATH=/usr/lib/chromium, or use backend: 'cpu'",
       );
     }
     const requiredLimits: Record<string, number> = {};

@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" preserve="true" />
 /**
  * WebGPU in Node through Dawn (the `webgpu` npm package).
  *
@@ -8,6 +9,7 @@
  * see `swiftshaderEnvironment` below.
  */
 import { existsSync } from 'node:fs';
+import { GpuUnavailableError } from '../errors.js';
 
 const CHROMIUM_DIR = '/usr/lib/chromium';
 export const SWIFTSHADER_ICD = `${CHROMIUM_DIR}/vk_swiftshader_icd.json`;
@@ -16,10 +18,20 @@ export const SWIFTSHADER_ICD = `${CHROMIUM_DIR}/vk_swiftshader_icd.json`;
 // collected, the process crashes.
 let dawnGpu: GPU | undefined;
 
-/** Dawn's `GPU` object (created once), with WebGPU's globals (GPUBufferUsage, ...) installed. */
+/**
+ * Dawn's `GPU` object (created once), with WebGPU's globals (GPUBufferUsage, ...) installed.
+ * Needs the optional peer dependency `webgpu` (`npm install webgpu`).
+ */
 export async function nodeGpu(): Promise<GPU> {
   if (!dawnGpu) {
-    const dawn = await import('webgpu');
+    let dawn: typeof import('webgpu');
+    try {
+      dawn = await import('webgpu');
+    } catch (error) {
+      throw new GpuUnavailableError(
+        `could not load Dawn, the \`webgpu\` package (${(error as Error).message.split('\n')[0]}); install it (npm install webgpu) or use backend: 'cpu'`,
+      );
+    }
     Object.assign(globalThis, dawn.globals);
     dawnGpu = dawn.create([]) as unknown as GPU;
   }
@@ -30,7 +42,7 @@ export async function nodeGpu(): Promise<GPU> {
  * Environment additions that point Dawn at Chromium's SwiftShader, or null when the caller
  * already chose a Vulkan driver or SwiftShader is not installed.
  */
-export function swiftshaderEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> | null {
+export function swiftshaderEnvironment(env: Record<string, string | undefined> = process.env): Record<string, string> | null {
   if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || !existsSync(SWIFTSHADER_ICD)) return null;
   const libraryPath = [CHROMIUM_DIR, env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   // NODEVICE_SELECT: Mesa's implicit device-select layer (installed with Mesa's Vulkan drivers)

@@ -35,7 +35,7 @@ export function preprocessWgsl(source: string, defines: Defines): string {
   return wgsl(strings, ...values);
 }
 
-interface CompiledKernel {
+export interface CompiledKernel {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
 }

@@ -1,39 +1,36 @@
 /**
- * Reading and writing ONNX ModelProto bytes with onnx-proto (a protobufjs static module), plus
- * the small helpers the graph rewriters need: attribute access, tensor decoding and node/tensor
- * construction. int64 fields decode as Long objects; everything here hands out plain numbers.
+ * Reading and writing ONNX ModelProto bytes (with the small codec in onnx-codec.ts), plus the
+ * helpers the graph rewriters need: attribute access, tensor decoding and node/tensor
+ * construction. int64 fields may decode as bigints; everything here hands out plain numbers.
  */
-import * as onnxProtoModule from 'onnx-proto';
 import { ModelFormatError } from './errors.js';
+import {
+  AttributeType,
+  decodeModelProto,
+  encodeModelProto,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './onnx-codec.js';
 
-type OnnxNamespace = typeof onnxProtoModule.onnx;
-// onnx-proto is CommonJS: Node's ESM loader exposes it only as `default`, bundlers as a named export.
-const moduleAny = onnxProtoModule as unknown as { onnx?: OnnxNamespace; default?: { onnx?: OnnxNamespace } };
-export const onnx: OnnxNamespace = (moduleAny.onnx ?? moduleAny.default?.onnx) as OnnxNamespace;
-
-export type ModelProto = onnxProtoModule.onnx.ModelProto;
-export type GraphProto = onnxProtoModule.onnx.IGraphProto;
-export type NodeProto = onnxProtoModule.onnx.INodeProto;
-export type TensorProto = onnxProtoModule.onnx.ITensorProto;
-export type AttributeProto = onnxProtoModule.onnx.IAttributeProto;
-export type ValueInfoProto = onnxProtoModule.onnx.IValueInfoProto;
+export type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto };
 
 /** ONNX TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
-/** A Long (or number) from a decoded int64 field as a plain number. */
+/** A decoded int64 field (number or bigint) as a plain number. */
 export function toNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'toNumber' in v) return (v as { toNumber(): number }).toNumber();
-  if (typeof v === 'string') return Number(v);
-  return Number(v);
+  return typeof v === 'number' ? v : Number(v);
 }
 
 /** Decode model bytes; anything that is not a ModelProto with a graph gives ModelFormatError. */
 export function decodeModel(bytes: Uint8Array): ModelProto {
   let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = decodeModelProto(bytes);
   } catch (e) {
     throw new ModelFormatError(`not an ONNX model (${(e as Error).message.split('\n')[0]}); pass the bytes of a .onnx file`);
   }
@@ -45,12 +42,12 @@ export function decodeModel(bytes: Uint8Array): ModelProto {
   return model;
 }
 
-export function encodeModel(model: onnxProtoModule.onnx.IModelProto): Uint8Array {
-  return onnx.ModelProto.encode(model).finish();
+export function encodeModel(model: ModelProto): Uint8Array {
+  return encodeModelProto(model);
 }
 
 /** The ai.onnx opset version the model imports (default domain). */
-export function opsetVersion(model: onnxProtoModule.onnx.IModelProto): number {
+export function opsetVersion(model: ModelProto): number {
   for (const o of model.opsetImport ?? []) if (!o.domain || o.domain === 'ai.onnx') return toNumber(o.version);
   return 0;
 }
@@ -85,7 +82,7 @@ export type AttrValue = number | number[] | string | { float: number } | { float
 
 /** Build an attribute: integers as INT(S), `{ float }` / `{ floats }` for floats, strings as STRING. */
 export function makeAttr(name: string, value: AttrValue): AttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+  const T = AttributeType;
   if (typeof value === 'number') return { name, type: T.INT, i: value };
   if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
   if (Array.isArray(value)) return { name, type: T.INTS, ints: value };

@@ -39,7 +39,7 @@ export async function runCluscamGpu(gpu: GpuContext, input: CamInput, options: C
   const plane = H * W;
   const maskBytes = C * plane * 4;
   assertBindable(gpu.device, maskBytes, `ClusCAM: the ${C} channel masks of ${H}x${W} (the K-Means points)`, 'explain a layer with fewer channels, use a smaller input size, or use the CPU backend');
-  assertBindable(gpu.device, batchSize * 3 * plane * 4, `ClusCAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
+  assertBindable(gpu.device, batchSize * 3 * plane * 4, `ClusCAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize');
 
   const stageMs: Record<string, number> = {};
   const timing = options.timing;

@@ -26,7 +26,7 @@ export async function runScorecamGpu(gpu: GpuContext, input: CamInput, options: 
   const { batch: B, channels: C, outHeight: H, outWidth: W } = shape;
   const batchSize = Math.min(options.scoreBatchSize ?? DEFAULT_SCORE_BATCH, C);
   const plane = H * W;
-  assertBindable(gpu.device, batchSize * 3 * plane * 4, `Score-CAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize (--score-batch)');
+  assertBindable(gpu.device, batchSize * 3 * plane * 4, `Score-CAM: ${batchSize} masked inputs of 3x${H}x${W}`, 'lower scoreBatchSize');
   assertBindable(gpu.device, input.activations.byteLength, `the activations [${B},${C},${shape.height},${shape.width}]`, 'explain fewer images at once');
 
   const stageMs: Record<string, number> = {};

@@ -1,0 +1,3 @@
+// Bundle-size probe: a consumer that only reads .npy files.
+import { parseNpy } from 'webgpu-cam';
+export const read = (bytes) => parseNpy(bytes);
