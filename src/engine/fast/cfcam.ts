@@ -1,0 +1,173 @@
+/**
+ * CF-CAM for one image on the CPU fast path. Same steps and numerics as reference/cfcam.ts
+ * (the oracle), with the costly parts replaced:
+ * - pairwise distances by the WebAssembly SIMD kernel (bit-identical float32, see distances.ts);
+ * - the norm percentile and eps by radix selection instead of sorting (select.ts);
+ * - DBSCAN on the thresholded neighbour edges instead of dense matrix scans (neighbours.ts);
+ * - the bilinear resize separably, written straight into the batch's float32 map.
+ * Everything after the labels is float64 in the reference's operation order.
+ */
+import { NoValidChannelsError } from '../errors.js';
+import type { CamOptions } from '../types.js';
+import {
+  EPS_FLOOR,
+  EPS_PERCENTILE,
+  NORM_PERCENTILE,
+  channelNormsF32,
+  minSamplesFor,
+  neighbourThresholdF32,
+  resolveCfcamOptions,
+} from '../reference/cfcam.js';
+import { bilateralFilterOpenCv, referenceFilter } from '../reference/filters.js';
+import { lerpNumpy, percentileRank } from '../reference/percentile.js';
+import { packedDistances } from './distances.js';
+import { dbscanEdges, thresholdEdges } from './neighbours.js';
+import { resizeBilinearInto } from './resize.js';
+import { selectRanks } from './select.js';
+import type { SimdKernels } from './wasm.js';
+
+/** One image's CF-CAM details (the map is written into the caller's array). */
+export interface CfcamImageDetails {
+  labels: Int32Array;
+  weights: Float64Array;
+  eps: number;
+  normThreshold: number;
+  minSamples: number;
+  clusters: number;
+  important: number;
+  noise: number;
+}
+
+/** Step 2 by selection: rank-based cut (as reference selectImportant) and numpy's threshold. */
+function importantChannels(norms: Float32Array): { important: Uint8Array; threshold: number } {
+  const { lo, hi, frac } = percentileRank(norms.length, NORM_PERCENTILE);
+  const [low, high] = selectRanks(norms, [lo, hi]);
+  const cut = frac === 0 ? low : high;
+  const important = new Uint8Array(norms.length);
+  for (let k = 0; k < norms.length; k++) important[k] = norms[k] >= cut ? 1 : 0;
+  return { important, threshold: lerpNumpy(low, high, frac) };
+}
+
+/** Step 3 by selection: the percentile of the m(m-1) ordered pairs read off the packed upper triangle. */
+function epsOf(packed: Float32Array, m: number): number {
+  if (m < 2) return EPS_FLOOR;
+  const { lo, hi, frac } = percentileRank(m * (m - 1), EPS_PERCENTILE);
+  const [low, high] = selectRanks(packed, [lo >> 1, hi >> 1]);
+  return Math.max(lerpNumpy(low, high, frac), EPS_FLOOR);
+}
+
+/**
+ * CF-CAM of one image: A, G are [C, H, W]; the normalised outH x outW map goes into `mapOut`.
+ * `kernels` null runs the TypeScript distance loop instead of the SIMD kernel.
+ */
+export function cfcamImageFast(
+  kernels: SimdKernels | null,
+  A: Float32Array,
+  G: Float32Array,
+  C: number,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+  options: CamOptions,
+  mapOut: Float32Array,
+): CfcamImageDetails {
+  const { mode, bilateral } = resolveCfcamOptions(options);
+  const HW = H * W;
+  const { important, threshold } = importantChannels(channelNormsF32(A, C, HW));
+  let m = 0;
+  for (let k = 0; k < C; k++) if (!important[k]) m++;
+  const remaining = new Int32Array(m);
+  for (let k = 0, r = 0; k < C; k++) if (!important[k]) remaining[r++] = k;
+
+  const labels = new Int32Array(C).fill(-2);
+  const minSamples = minSamplesFor(m);
+  let eps = EPS_FLOOR;
+  let clusters = 0;
+  if (m > 0) {
+    const packed = packedDistances(kernels, A, remaining, HW);
+    eps = epsOf(packed, m);
+    const edges = thresholdEdges(packed, m, neighbourThresholdF32(eps));
+    const db = dbscanEdges(edges, m, minSamples);
+    clusters = db.clusters;
+    for (let i = 0; i < m; i++) labels[remaining[i]] = db.labels[i];
+  }
+  const importantCount = C - m;
+  if (importantCount === 0 && clusters === 0) {
+    throw new NoValidChannelsError('CF-CAM found no important channel and no cluster: every channel is noise, so there is no map');
+  }
+
+  // Steps 5-7: important channels weigh their mean gradient, clusters their filtered mean gradient.
+  const weights = new Float64Array(C);
+  const valid = new Uint8Array(C);
+  const clusterMeans = new Float64Array(clusters * HW);
+  const clusterSizes = new Int32Array(clusters);
+  let noise = 0;
+  for (let k = 0; k < C; k++) {
+    const label = labels[k];
+    const base = k * HW;
+    if (label === -2) {
+      let s = 0;
+      for (let p = 0; p < HW; p++) s += G[base + p];
+      weights[k] = s / HW;
+      valid[k] = 1;
+    } else if (label >= 0) {
+      const o = label * HW;
+      for (let p = 0; p < HW; p++) clusterMeans[o + p] += G[base + p];
+      clusterSizes[label]++;
+      valid[k] = 1;
+    } else {
+      noise++;
+    }
+  }
+  const clusterWeights = new Float64Array(clusters);
+  for (let j = 0; j < clusters; j++) {
+    const mean = clusterMeans.subarray(j * HW, (j + 1) * HW);
+    for (let p = 0; p < HW; p++) mean[p] /= clusterSizes[j];
+    const filtered = mode === 'reference' ? referenceFilter(mean, H, W) : bilateralFilterOpenCv(mean, H, W, bilateral);
+    let s = 0;
+    for (let p = 0; p < HW; p++) s += filtered[p];
+    clusterWeights[j] = s / HW;
+  }
+  for (let k = 0; k < C; k++) if (labels[k] >= 0) weights[k] = clusterWeights[labels[k]];
+
+  combineInto(A, weights, valid, H, W, outH, outW, mapOut);
+  return { labels, weights, eps, normThreshold: threshold, minSamples, clusters, important: importantCount, noise };
+}
+
+/** Steps 8-11: softmax over the valid weights, ReLU(sum alpha_k A_k), upsample, divide by the max. */
+function combineInto(
+  A: Float32Array,
+  weights: Float64Array,
+  valid: Uint8Array,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+  mapOut: Float32Array,
+): void {
+  const HW = H * W;
+  const C = weights.length;
+  let maxW = -Infinity;
+  for (let k = 0; k < C; k++) if (valid[k] && weights[k] > maxW) maxW = weights[k];
+  const alpha = new Float64Array(C);
+  let denom = 0;
+  for (let k = 0; k < C; k++) {
+    if (!valid[k]) continue;
+    alpha[k] = Math.exp(weights[k] - maxW);
+    denom += alpha[k];
+  }
+  const cam = new Float64Array(HW);
+  for (let k = 0; k < C; k++) {
+    if (!valid[k]) continue;
+    const a = alpha[k] / denom;
+    const base = k * HW;
+    for (let p = 0; p < HW; p++) cam[p] += a * A[base + p];
+  }
+  for (let p = 0; p < HW; p++) if (cam[p] < 0) cam[p] = 0;
+  const up = resizeBilinearInto(cam, H, W, outH, outW, new Float64Array(outH * outW));
+  let max = 0;
+  for (let i = 0; i < up.length; i++) if (up[i] > max) max = up[i];
+  if (max > 0) for (let i = 0; i < up.length; i++) mapOut[i] = up[i] / max;
+  else mapOut.set(up);
+}

@@ -1,0 +1,88 @@
+/**
+ * DBSCAN (scikit-learn's labels, the rule of reference/dbscan.ts) on thresholded neighbour
+ * lists: the pairs with d <= eps are gathered once from the packed distances, and every later
+ * step walks those edges instead of scanning the dense m x m matrix again.
+ */
+import type { DbscanResult } from '../reference/dbscan.js';
+
+/** Neighbour pairs as a flat list [i0, j0, i1, j1, ...] with i < j. */
+export interface NeighbourEdges {
+  pairs: Int32Array;
+  count: number;
+}
+
+/**
+ * The pairs (i, j), i < j, of the packed upper triangle (pair (i,j) at i*(2m-i-1)/2 + j-i-1)
+ * whose distance is <= threshold (a float32 value: see neighbourThresholdF32).
+ */
+export function thresholdEdges(packed: Float32Array, m: number, threshold: number): NeighbourEdges {
+  let pairs = new Int32Array(Math.max(1024, Math.min(packed.length, 1 << 16) * 2));
+  let count = 0;
+  let k = 0;
+  for (let i = 0; i < m - 1; i++) {
+    for (let j = i + 1; j < m; j++, k++) {
+      if (packed[k] <= threshold) {
+        if (2 * count + 2 > pairs.length) {
+          const grown = new Int32Array(pairs.length * 2);
+          grown.set(pairs);
+          pairs = grown;
+        }
+        pairs[2 * count] = i;
+        pairs[2 * count + 1] = j;
+        count++;
+      }
+    }
+  }
+  return { pairs, count };
+}
+
+function find(parent: Int32Array, i: number): number {
+  let root = i;
+  while (parent[root] !== root) root = parent[root];
+  while (parent[i] !== root) {
+    const next = parent[i];
+    parent[i] = root;
+    i = next;
+  }
+  return root;
+}
+
+/** DBSCAN over m points from their neighbour edges (every point is its own neighbour too). */
+export function dbscanEdges({ pairs, count }: NeighbourEdges, m: number, minSamples: number): DbscanResult {
+  const neighbours = new Int32Array(m).fill(1);
+  for (let e = 0; e < 2 * count; e++) neighbours[pairs[e]]++;
+  const core = new Uint8Array(m);
+  for (let i = 0; i < m; i++) core[i] = neighbours[i] >= minSamples ? 1 : 0;
+
+  // Components of core points; the root of each set is its smallest index.
+  const parent = new Int32Array(m);
+  for (let i = 0; i < m; i++) parent[i] = i;
+  for (let e = 0; e < count; e++) {
+    const i = pairs[2 * e];
+    const j = pairs[2 * e + 1];
+    if (!core[i] || !core[j]) continue;
+    const ri = find(parent, i);
+    const rj = find(parent, j);
+    if (ri < rj) parent[rj] = ri;
+    else if (rj < ri) parent[ri] = rj;
+  }
+
+  const clusterOfRoot = new Int32Array(m).fill(-1);
+  let clusters = 0;
+  for (let i = 0; i < m; i++) if (core[i] && find(parent, i) === i) clusterOfRoot[i] = clusters++;
+
+  // Border points take the cluster of the smallest root among their core neighbours.
+  const bestRoot = new Int32Array(m).fill(m);
+  for (let e = 0; e < count; e++) {
+    const i = pairs[2 * e];
+    const j = pairs[2 * e + 1];
+    if (core[i] && !core[j]) bestRoot[j] = Math.min(bestRoot[j], find(parent, i));
+    else if (core[j] && !core[i]) bestRoot[i] = Math.min(bestRoot[i], find(parent, j));
+  }
+  const labels = new Int32Array(m).fill(-1);
+  for (let i = 0; i < m; i++) {
+    if (core[i]) labels[i] = clusterOfRoot[find(parent, i)];
+    else if (bestRoot[i] < m) labels[i] = clusterOfRoot[bestRoot[i]];
+  }
+  return { labels, clusters, core };
+}
