@@ -4,6 +4,7 @@ import { writeFloats } from './gpu/upload.js';
 import { encodeCam } from './methods/index.js';
 import { decodeCfcamDetails } from './methods/cfcam.js';
 import { computeCamCpu } from './reference/index.js';
+import { computeCamCpuFast, fastCpuKernelKind } from './fast/index.js';
 import { validateCamInput } from './validate.js';
 import { runScoreCamGpu } from './methods/scorecam.js';
 import { runClusCamGpu } from './methods/cluscam.js';
@@ -26,7 +27,7 @@ export interface CamRun extends CamResult {
 /** Computes CAMs from host arrays on one backend. */
 export interface CamEngine {
   readonly backend: Backend;
-  /** Adapter description on the GPU backend; 'cpu reference' otherwise. */
+  /** Adapter description on the GPU backend; 'cpu fast (wasm-simd)', 'cpu fast (typescript)' or 'cpu reference' otherwise. */
   readonly adapterName: string;
   /** The GPU context (GPU backend only), to share the device or run lower-level kernels. */
   readonly gpu?: GpuContext;
@@ -34,20 +35,29 @@ export interface CamEngine {
   dispose(): void;
 }
 
+/** The CPU backend's code: the fast path (default) or the plain TypeScript reference (the oracle). */
+export type CpuPath = 'fast' | 'reference';
+
 export interface EngineOptions extends GpuContextOptions {
   backend?: Backend;
+  /** With backend 'cpu': 'fast' (WebAssembly SIMD where available; default) or 'reference'. */
+  cpuPath?: CpuPath;
   /** Run on an existing context (shares its device, pipelines and buffer pool). */
   context?: GpuContext;
 }
 
 class CpuEngine implements CamEngine {
   readonly backend = 'cpu' as const;
-  readonly adapterName = 'cpu reference';
+  constructor(
+    readonly adapterName: string,
+    private readonly path: CpuPath,
+  ) {}
   async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
     validateCamInput(method, input, options);
     // Score-CAM and ClusCAM await the model between steps: asynchronous references.
     if (method === 'scorecam') return { ...(await scoreCamCpu(input, options)), stageMs: {} };
     if (method === 'cluscam') return { ...(await clusCamCpu(input, options)), stageMs: {} };
+    if (this.path === 'fast') return { ...(await computeCamCpuFast(method, input, options)), stageMs: {} };
     return { ...computeCamCpu(method, input, options), stageMs: {} };
   }
   dispose(): void {}
@@ -107,8 +117,11 @@ class GpuEngine implements CamEngine {
   }
 }
 
-/** Create an engine on the GPU (default) or the CPU reference backend. */
+/** Create an engine on the GPU (default) or the CPU backend (its fast path unless cpuPath is 'reference'). */
 export async function createCamEngine(options: EngineOptions = {}): Promise<CamEngine> {
-  if (options.backend === 'cpu') return new CpuEngine();
+  if (options.backend === 'cpu') {
+    if (options.cpuPath === 'reference') return new CpuEngine('cpu reference', 'reference');
+    return new CpuEngine(`cpu fast (${await fastCpuKernelKind()})`, 'fast');
+  }
   return new GpuEngine(options.context ?? (await createGpuContext(options)));
 }

@@ -20,10 +20,10 @@ import {
 } from '../reference/cfcam.js';
 import { bilateralFilterOpenCv, referenceFilter } from '../reference/filters.js';
 import { lerpNumpy, percentileRank } from '../reference/percentile.js';
-import { packedDistances } from './distances.js';
-import { dbscanEdges, thresholdEdges } from './neighbours.js';
+import { pairCount, packedDistances, type PackedDistances } from './distances.js';
+import { dbscanEdges, thresholdEdges, thresholdEdgesIn } from './neighbours.js';
 import { resizeBilinearInto } from './resize.js';
-import { selectRanks } from './select.js';
+import { selectRanks, selectRanksIn } from './select.js';
 import type { SimdKernels } from './wasm.js';
 
 /** One image's CF-CAM details (the map is written into the caller's array). */
@@ -49,10 +49,13 @@ function importantChannels(norms: Float32Array): { important: Uint8Array; thresh
 }
 
 /** Step 3 by selection: the percentile of the m(m-1) ordered pairs read off the packed upper triangle. */
-function epsOf(packed: Float32Array, m: number): number {
+function epsOf(kernels: SimdKernels | null, packed: PackedDistances, m: number): number {
   if (m < 2) return EPS_FLOOR;
   const { lo, hi, frac } = percentileRank(m * (m - 1), EPS_PERCENTILE);
-  const [low, high] = selectRanks(packed, [lo >> 1, hi >> 1]);
+  // Each unordered pair stands twice among the ordered ones: rank r of those is rank r/2 of the triangle.
+  const ranks = [lo >> 1, hi >> 1];
+  const [low, high] =
+    kernels && packed.offset !== null ? selectRanksIn(kernels, packed.offset, pairCount(m), ranks) : selectRanks(packed.values, ranks);
   return Math.max(lerpNumpy(low, high, frac), EPS_FLOOR);
 }
 
@@ -86,8 +89,10 @@ export function cfcamImageFast(
   let clusters = 0;
   if (m > 0) {
     const packed = packedDistances(kernels, A, remaining, HW);
-    eps = epsOf(packed, m);
-    const edges = thresholdEdges(packed, m, neighbourThresholdF32(eps));
+    eps = epsOf(kernels, packed, m);
+    const threshold32 = neighbourThresholdF32(eps);
+    const edges =
+      kernels && packed.offset !== null ? thresholdEdgesIn(kernels, packed.offset, m, threshold32) : thresholdEdges(packed.values, m, threshold32);
     const db = dbscanEdges(edges, m, minSamples);
     clusters = db.clusters;
     for (let i = 0; i < m; i++) labels[remaining[i]] = db.labels[i];

@@ -13,14 +13,20 @@ export function pairCount(m: number): number {
   return (m * (m - 1)) / 2;
 }
 
+/** Packed distances; `offset` is their byte offset in the kernels' memory (null: a plain array). */
+export interface PackedDistances {
+  values: Float32Array;
+  offset: number | null;
+}
+
 /**
  * Distances between channels `channels` of A ([C, HW]). With kernels, the result is a view
- * into their memory, valid until their next allocation.
+ * into their memory, valid until their next allocation (which may grow it).
  */
-export function packedDistances(kernels: SimdKernels | null, A: Float32Array, channels: Int32Array, HW: number): Float32Array {
+export function packedDistances(kernels: SimdKernels | null, A: Float32Array, channels: Int32Array, HW: number): PackedDistances {
   const m = channels.length;
   const pairs = pairCount(m);
-  if (!kernels) return packedDistancesTs(A, channels, HW);
+  if (!kernels) return { values: packedDistancesTs(A, channels, HW), offset: null };
   kernels.reset();
   const at = kernels.allocFloats(HW * m);
   const out = kernels.allocFloats(pairs);
@@ -31,7 +37,7 @@ export function packedDistances(kernels: SimdKernels | null, A: Float32Array, ch
     for (let p = 0; p < HW; p++) columns[p * m + r] = A[base + p];
   }
   kernels.pairwiseUpper(at, m, m, HW, out);
-  return kernels.floats(out, pairs);
+  return { values: kernels.floats(out, pairs), offset: out };
 }
 
 /** The same distances in TypeScript (float32 rounding after every operation, pixels in order). */

@@ -4,11 +4,13 @@
  * step walks those edges instead of scanning the dense m x m matrix again.
  */
 import type { DbscanResult } from '../reference/dbscan.js';
+import type { SimdKernels } from './wasm.js';
 
-/** Neighbour pairs as a flat list [i0, j0, i1, j1, ...] with i < j. */
+/** Neighbour pairs as a flat list [i0, j0, i1, j1, ...] with i < j, and each point's neighbour count (itself excluded). */
 export interface NeighbourEdges {
   pairs: Int32Array;
   count: number;
+  degrees: Int32Array;
 }
 
 /**
@@ -33,7 +35,23 @@ export function thresholdEdges(packed: Float32Array, m: number, threshold: numbe
       }
     }
   }
-  return { pairs, count };
+  const degrees = new Int32Array(m);
+  for (let e = 0; e < 2 * count; e++) degrees[pairs[e]]++;
+  return { pairs, count, degrees };
+}
+
+/**
+ * thresholdEdges over a packed triangle at byte offset `packed` of the kernels' memory, in
+ * WebAssembly: one SIMD counting pass sizes the list, one compare-and-bitmask pass fills it.
+ * The returned arrays are views into the kernels' memory (valid until their next allocation).
+ */
+export function thresholdEdgesIn(kernels: SimdKernels, packed: number, m: number, threshold: number): NeighbourEdges {
+  const count = kernels.countLessEqual(packed, (m * (m - 1)) / 2, threshold);
+  const out = kernels.allocFloats(2 * count);
+  const deg = kernels.allocZeroed(m);
+  const written = kernels.edgesLessEqual(packed, m, threshold, out, deg);
+  if (written !== count) throw new Error(`neighbour edges: counted ${count}, wrote ${written}`);
+  return { pairs: kernels.i32(out, 2 * count), count, degrees: kernels.i32(deg, m) };
 }
 
 function find(parent: Int32Array, i: number): number {
@@ -48,40 +66,44 @@ function find(parent: Int32Array, i: number): number {
 }
 
 /** DBSCAN over m points from their neighbour edges (every point is its own neighbour too). */
-export function dbscanEdges({ pairs, count }: NeighbourEdges, m: number, minSamples: number): DbscanResult {
-  const neighbours = new Int32Array(m).fill(1);
-  for (let e = 0; e < 2 * count; e++) neighbours[pairs[e]]++;
+export function dbscanEdges({ pairs, count, degrees }: NeighbourEdges, m: number, minSamples: number): DbscanResult {
+  // Core: the neighbour count, the point itself included, reaches minSamples.
   const core = new Uint8Array(m);
-  for (let i = 0; i < m; i++) core[i] = neighbours[i] >= minSamples ? 1 : 0;
+  for (let i = 0; i < m; i++) core[i] = degrees[i] + 1 >= minSamples ? 1 : 0;
 
   // Components of core points; the root of each set is its smallest index.
   const parent = new Int32Array(m);
   for (let i = 0; i < m; i++) parent[i] = i;
-  for (let e = 0; e < count; e++) {
-    const i = pairs[2 * e];
-    const j = pairs[2 * e + 1];
-    if (!core[i] || !core[j]) continue;
-    const ri = find(parent, i);
-    const rj = find(parent, j);
+  for (let e = 0; e < 2 * count; e += 2) {
+    let ri = pairs[e];
+    let rj = pairs[e + 1];
+    if (!core[ri] || !core[rj]) continue;
+    // Find both roots with path halving, inline: this loop runs once per edge.
+    while (parent[ri] !== ri) ri = parent[ri] = parent[parent[ri]];
+    while (parent[rj] !== rj) rj = parent[rj] = parent[parent[rj]];
     if (ri < rj) parent[rj] = ri;
     else if (rj < ri) parent[ri] = rj;
   }
 
+  const root = new Int32Array(m);
+  for (let i = 0; i < m; i++) root[i] = find(parent, i);
   const clusterOfRoot = new Int32Array(m).fill(-1);
   let clusters = 0;
-  for (let i = 0; i < m; i++) if (core[i] && find(parent, i) === i) clusterOfRoot[i] = clusters++;
+  for (let i = 0; i < m; i++) if (core[i] && root[i] === i) clusterOfRoot[i] = clusters++;
 
   // Border points take the cluster of the smallest root among their core neighbours.
   const bestRoot = new Int32Array(m).fill(m);
   for (let e = 0; e < count; e++) {
     const i = pairs[2 * e];
     const j = pairs[2 * e + 1];
-    if (core[i] && !core[j]) bestRoot[j] = Math.min(bestRoot[j], find(parent, i));
-    else if (core[j] && !core[i]) bestRoot[i] = Math.min(bestRoot[i], find(parent, j));
+    if (core[i] === core[j]) continue;
+    if (core[i]) {
+      if (root[i] < bestRoot[j]) bestRoot[j] = root[i];
+    } else if (root[j] < bestRoot[i]) bestRoot[i] = root[j];
   }
   const labels = new Int32Array(m).fill(-1);
   for (let i = 0; i < m; i++) {
-    if (core[i]) labels[i] = clusterOfRoot[find(parent, i)];
+    if (core[i]) labels[i] = clusterOfRoot[root[i]];
     else if (bestRoot[i] < m) labels[i] = clusterOfRoot[bestRoot[i]];
   }
   return { labels, clusters, core };

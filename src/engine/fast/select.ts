@@ -4,6 +4,8 @@
  * values do, so two 16-bit histogram passes find the value at any rank in O(n).
  */
 
+import type { SimdKernels } from './wasm.js';
+
 const BINS = 1 << 16;
 
 /** Where rank r falls in a histogram: the bin and the rank inside it. */
@@ -57,6 +59,34 @@ export function selectRanks(values: Float32Array, ranks: readonly number[]): num
   const asFloat = new Float32Array(word.buffer);
   return targets.map(({ bin, rest }) => {
     word[0] = ((bin << 16) | locate(lows[bins.indexOf(bin)], rest).bin) >>> 0;
+    return asFloat[0];
+  });
+}
+
+/**
+ * selectRanks over n float32 at byte offset `ptr` of the kernels' memory, with the histogram
+ * passes in WebAssembly (the scans are the cost: one to two passes over the values).
+ */
+export function selectRanksIn(kernels: SimdKernels, ptr: number, n: number, ranks: readonly number[]): number[] {
+  for (const r of ranks) if (!(r >= 0 && r < n && Number.isInteger(r))) throw new RangeError(`rank ${r} is outside 0..${n - 1}`);
+  const highAt = kernels.allocZeroed(BINS);
+  kernels.histHigh16(ptr, n, highAt);
+  let high = kernels.u32(highAt, BINS);
+  let signed = 0;
+  for (let bin = 0x8000; bin < BINS; bin++) signed += high[bin];
+  if (signed > 0) return selectRanks(kernels.floats(ptr, n), ranks);
+  const targets = ranks.map((r) => locate(high, r));
+  const bins = [...new Set(targets.map((t) => t.bin))];
+  const lowAt = bins.map(() => kernels.allocZeroed(BINS));
+  for (let start = 0; start < bins.length; start += 2) {
+    const two = start + 1 < bins.length;
+    kernels.histLow16(ptr, n, bins[start], lowAt[start], two ? bins[start + 1] : -1, two ? lowAt[start + 1] : lowAt[start]);
+  }
+  high = kernels.u32(highAt, BINS);
+  const word = new Uint32Array(1);
+  const asFloat = new Float32Array(word.buffer);
+  return targets.map(({ bin, rest }) => {
+    word[0] = ((bin << 16) | locate(kernels.u32(lowAt[bins.indexOf(bin)], BINS), rest).bin) >>> 0;
     return asFloat[0];
   });
 }

@@ -114,4 +114,110 @@
             (if (i32.gt_s (local.get $left) (i32.const 2))
               (then (f32.store offset=8 (local.get $o) (f32x4.extract_lane 2 (local.get $v)))))))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $rows)))))
+        (br $rows))))
+  ;; Radix-select pass 1: hist[bits >>> 16]++ for the n float32 at `ptr` (u32 bins at `hist`).
+  (func (export "hist_high16") (param $ptr i32) (param $n i32) (param $hist i32)
+    (local $end i32) (local $a i32)
+    (local.set $end (i32.add (local.get $ptr) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+        (local.set $a
+          (i32.add (local.get $hist) (i32.shl (i32.shr_u (i32.load (local.get $ptr)) (i32.const 16)) (i32.const 2))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 4)))
+        (br $next))))
+
+  ;; Radix-select pass 2: for values whose high 16 bits equal bin0 (bin1), count their low
+  ;; 16 bits into hist0 (hist1). Pass bin1 = -1 when only one bin is wanted.
+  (func (export "hist_low16")
+    (param $ptr i32) (param $n i32) (param $bin0 i32) (param $hist0 i32) (param $bin1 i32) (param $hist1 i32)
+    (local $end i32) (local $b i32) (local $h i32) (local $a i32)
+    (local.set $end (i32.add (local.get $ptr) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $ptr) (local.get $end)))
+        (local.set $b (i32.load (local.get $ptr)))
+        (local.set $h (i32.shr_u (local.get $b) (i32.const 16)))
+        (if (i32.eq (local.get $h) (local.get $bin0))
+          (then
+            (local.set $a (i32.add (local.get $hist0) (i32.shl (i32.and (local.get $b) (i32.const 0xffff)) (i32.const 2))))
+            (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1))))
+          (else
+            (if (i32.eq (local.get $h) (local.get $bin1))
+              (then
+                (local.set $a (i32.add (local.get $hist1) (i32.shl (i32.and (local.get $b) (i32.const 0xffff)) (i32.const 2))))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))))))
+        (local.set $ptr (i32.add (local.get $ptr) (i32.const 4)))
+        (br $next))))
+
+  ;; How many of the n float32 at `ptr` are <= thr (four compares per vector).
+  (func (export "count_le") (param $ptr i32) (param $n i32) (param $thr f32) (result i32)
+    (local $t v128) (local $acc v128) (local $i i32) (local $count i32)
+    (local.set $t (f32x4.splat (local.get $thr)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        ;; A true lane is all ones (-1): subtracting counts it.
+        (local.set $acc
+          (i32x4.sub (local.get $acc)
+            (f32x4.le (v128.load (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $t))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $next)))
+    (local.set $count
+      (i32.add
+        (i32.add (i32x4.extract_lane 0 (local.get $acc)) (i32x4.extract_lane 1 (local.get $acc)))
+        (i32.add (i32x4.extract_lane 2 (local.get $acc)) (i32x4.extract_lane 3 (local.get $acc)))))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $n)))
+        (if (f32.le (f32.load (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $thr))
+          (then (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    (local.get $count))
+
+  ;; The neighbour edges of the packed upper triangle of m points (layout of pairwise_upper):
+  ;; every pair (i, j), i < j, with d <= thr is written as two i32 at `out`, in increasing
+  ;; (i, j) order, and counted in the i32 neighbour counts at `deg` (both ends; `deg` starts
+  ;; zeroed by the caller). Returns the number of edges. Reads up to 12 bytes past the triangle.
+  (func (export "edges_le") (param $packed i32) (param $m i32) (param $thr f32) (param $out i32) (param $deg i32) (result i32)
+    (local $t v128) (local $i i32) (local $j i32) (local $row i32) (local $left i32) (local $mask i32)
+    (local $bit i32) (local $count i32) (local $rowCount i32) (local $a i32)
+    (local.set $t (f32x4.splat (local.get $thr)))
+    (local.set $row (local.get $packed))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $m)))
+        (local.set $j (i32.add (local.get $i) (i32.const 1)))
+        (local.set $rowCount (i32.const 0))
+        (block $row_done
+          (loop $blocks
+            (local.set $left (i32.sub (local.get $m) (local.get $j)))
+            (br_if $row_done (i32.le_s (local.get $left) (i32.const 0)))
+            (local.set $mask (i32x4.bitmask (f32x4.le (v128.load (local.get $row)) (local.get $t))))
+            ;; A partial last block: drop the lanes past the row.
+            (if (i32.lt_s (local.get $left) (i32.const 4))
+              (then (local.set $mask (i32.and (local.get $mask) (i32.sub (i32.shl (i32.const 1) (local.get $left)) (i32.const 1))))))
+            (block $bits_done
+              (loop $bits
+                (br_if $bits_done (i32.eqz (local.get $mask)))
+                (local.set $bit (i32.ctz (local.get $mask)))
+                (i32.store offset=0 (local.get $out) (local.get $i))
+                (i32.store offset=4 (local.get $out) (i32.add (local.get $j) (local.get $bit)))
+                (local.set $out (i32.add (local.get $out) (i32.const 8)))
+                (local.set $a (i32.add (local.get $deg) (i32.shl (i32.add (local.get $j) (local.get $bit)) (i32.const 2))))
+                (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+                (local.set $rowCount (i32.add (local.get $rowCount) (i32.const 1)))
+                (local.set $mask (i32.and (local.get $mask) (i32.sub (local.get $mask) (i32.const 1))))
+                (br $bits)))
+            (local.set $row (i32.add (local.get $row) (i32.shl (select (local.get $left) (i32.const 4) (i32.lt_s (local.get $left) (i32.const 4))) (i32.const 2))))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $blocks)))
+        (local.set $a (i32.add (local.get $deg) (i32.shl (local.get $i) (i32.const 2))))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (local.get $rowCount)))
+        (local.set $count (i32.add (local.get $count) (local.get $rowCount)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows)))
+    (local.get $count))
+)

@@ -8,6 +8,10 @@ import { SIMD_WASM_BASE64 } from './simd-wasm.js';
 interface SimdExports {
   memory: WebAssembly.Memory;
   pairwise_upper(at: number, m: number, stride: number, hw: number, out: number, i0: number, i1: number): void;
+  hist_high16(ptr: number, n: number, hist: number): void;
+  hist_low16(ptr: number, n: number, bin0: number, hist0: number, bin1: number, hist1: number): void;
+  count_le(ptr: number, n: number, thr: number): number;
+  edges_le(packed: number, m: number, thr: number, out: number, deg: number): number;
 }
 
 /** The kernels with a bump-allocated scratch memory (valid until the next `reset`). */
@@ -35,19 +39,54 @@ export class SimdKernels {
     return offset;
   }
 
+  /** Like allocFloats, zero-filled (the memory is reused, so it may hold an earlier image's data). */
+  allocZeroed(count: number): number {
+    const offset = this.allocFloats(count);
+    new Uint8Array(this.exports.memory.buffer, offset, count * 4).fill(0);
+    return offset;
+  }
+
   floats(offset: number, count: number): Float32Array {
     return new Float32Array(this.exports.memory.buffer, offset, count);
+  }
+
+  u32(offset: number, count: number): Uint32Array {
+    return new Uint32Array(this.exports.memory.buffer, offset, count);
+  }
+
+  i32(offset: number, count: number): Int32Array {
+    return new Int32Array(this.exports.memory.buffer, offset, count);
   }
 
   /** See simd.wat: packed upper-triangle distances between the columns of a pixel-major matrix. */
   pairwiseUpper(at: number, m: number, stride: number, hw: number, out: number, i0 = 0, i1 = m): void {
     this.exports.pairwise_upper(at, m, stride, hw, out, i0, i1);
   }
+
+  /** hist[bits >>> 16]++ over n float32 at ptr (hist: 65536 zeroed u32). */
+  histHigh16(ptr: number, n: number, hist: number): void {
+    this.exports.hist_high16(ptr, n, hist);
+  }
+
+  /** Low-16-bit histograms of the values in high bins bin0 and bin1 (-1: none). */
+  histLow16(ptr: number, n: number, bin0: number, hist0: number, bin1: number, hist1: number): void {
+    this.exports.hist_low16(ptr, n, bin0, hist0, bin1, hist1);
+  }
+
+  /** Number of the n float32 at ptr that are <= thr. */
+  countLessEqual(ptr: number, n: number, thr: number): number {
+    return this.exports.count_le(ptr, n, thr);
+  }
+
+  /** Neighbour edges (d <= thr) of a packed upper triangle into out (2 i32 each), counts into deg. */
+  edgesLessEqual(packed: number, m: number, thr: number, out: number, deg: number): number {
+    return this.exports.edges_le(packed, m, thr, out, deg);
+  }
 }
 
-function decodeBase64(text: string): Uint8Array {
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
+  const bytes = new Uint8Array(new ArrayBuffer(binary.length));
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
@@ -60,7 +99,7 @@ export function loadSimdKernels(): Promise<SimdKernels | null> {
     if (typeof WebAssembly !== 'object') return null;
     const bytes = decodeBase64(SIMD_WASM_BASE64);
     if (!WebAssembly.validate(bytes)) return null;
-    const { instance } = await WebAssembly.instantiate(bytes, {});
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), {});
     return new SimdKernels(instance.exports as unknown as SimdExports);
   })().catch(() => null);
   return loading;
