@@ -10,7 +10,8 @@ import { computeCamCpuFast } from '../src/engine/fast/index';
 import { packedDistances, packedDistancesTs } from '../src/engine/fast/distances';
 import { dbscanEdges, thresholdEdges, thresholdEdgesIn } from '../src/engine/fast/neighbours';
 import { selectRanks, selectRanksIn } from '../src/engine/fast/select';
-import { loadSimdKernels } from '../src/engine/fast/wasm';
+import { loadSimdKernels, simdValueScans } from '../src/engine/fast/wasm';
+import { TYPESCRIPT_SCANS } from '../src/engine/validate';
 import { computeCamCpu } from '../src/engine/reference/index';
 import { pairwiseDistancesF32 } from '../src/engine/reference/cfcam';
 import { dbscan } from '../src/engine/reference/dbscan';
@@ -105,6 +106,23 @@ describe('SIMD kernels', async () => {
     expect(selectRanks(Float32Array.of(2, -1, 5), [0, 2])).toEqual([-1, 5]);
   });
 
+  it('validation scans (first NaN/Inf, largest |x|) agree with the TypeScript ones, across chunk edges', () => {
+    const scans = simdValueScans(kernels!);
+    const rand = prng(12);
+    const data = Float32Array.from({ length: 70_001 }, () => gaussian(rand));
+    expect(scans.firstNonFinite(data)).toBe(-1);
+    expect(scans.maxAbs(data)).toBe(TYPESCRIPT_SCANS.maxAbs(data));
+    for (const [at, value] of [[0, NaN], [17, Infinity], [65_535, -Infinity], [65_536, NaN], [70_000, Infinity]] as const) {
+      const copy = data.slice();
+      copy[at] = value;
+      copy[at + 1 < copy.length ? at + 1 : 0] = NaN;
+      expect(scans.firstNonFinite(copy), `at ${at}`).toBe(Math.min(at, at + 1 < copy.length ? at : 0));
+      expect(scans.firstNonFinite(copy)).toBe(TYPESCRIPT_SCANS.firstNonFinite(copy));
+    }
+    data[69_999] = -1e30;
+    expect(scans.maxAbs(data)).toBe(Math.fround(1e30));
+  });
+
   it('DBSCAN on neighbour edges gives the reference labels (WebAssembly and TypeScript edges)', () => {
     for (const [seed, m] of [[21, 50], [22, 203], [23, 9]]) {
       const rand = prng(seed);
@@ -177,6 +195,18 @@ describe('random inputs', () => {
     }
     const bilateral = { mode: 'bilateral' as const };
     expect(maxAbsDiff((await computeCamCpuFast('cfcam', input, bilateral)).maps, computeCamCpu('cfcam', input, bilateral).maps)).toBeLessThanOrEqual(MAP_TOL);
+  });
+
+  it('the SIMD and TypeScript gradient-family and Eigen-CAM paths give the same maps', async () => {
+    for (const [seed, C, H, W] of [[51, 37, 5, 3], [52, 64, 7, 7]]) {
+      const input = randomInput(seed, C, H, W, 1, 23);
+      for (const method of FAMILY) {
+        const simd = await computeCamCpuFast(method, input);
+        const ts = await computeCamCpuFast(method, input, {}, { simd: false });
+        expect(maxAbsDiff(simd.maps, ts.maps), method).toBe(0);
+        expect(maxAbsDiff(simd.maps, computeCamCpu(method, input).maps), method).toBeLessThanOrEqual(MAP_TOL);
+      }
+    }
   });
 
   it('Eigen-CAM equals the reference when C <= HW and when C > HW', async () => {

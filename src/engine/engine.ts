@@ -4,8 +4,8 @@ import { writeFloats } from './gpu/upload.js';
 import { encodeCam } from './methods/index.js';
 import { decodeCfcamDetails } from './methods/cfcam.js';
 import { computeCamCpu } from './reference/index.js';
-import { computeCamCpuFast, fastCpuKernelKind } from './fast/index.js';
-import { validateCamInput } from './validate.js';
+import { computeCamCpuFast, fastValueScans } from './fast/index.js';
+import { validateCamInput, TYPESCRIPT_SCANS, type ValueScans } from './validate.js';
 import { runScoreCamGpu } from './methods/scorecam.js';
 import { runClusCamGpu } from './methods/cluscam.js';
 import { scoreCamCpu } from './reference/scorecam.js';
@@ -51,9 +51,10 @@ class CpuEngine implements CamEngine {
   constructor(
     readonly adapterName: string,
     private readonly path: CpuPath,
+    private readonly scans: ValueScans = TYPESCRIPT_SCANS,
   ) {}
   async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
-    validateCamInput(method, input, options);
+    validateCamInput(method, input, options, this.scans);
     // Score-CAM and ClusCAM await the model between steps: asynchronous references.
     if (method === 'scorecam') return { ...(await scoreCamCpu(input, options)), stageMs: {} };
     if (method === 'cluscam') return { ...(await clusCamCpu(input, options)), stageMs: {} };
@@ -121,7 +122,8 @@ class GpuEngine implements CamEngine {
 export async function createCamEngine(options: EngineOptions = {}): Promise<CamEngine> {
   if (options.backend === 'cpu') {
     if (options.cpuPath === 'reference') return new CpuEngine('cpu reference', 'reference');
-    return new CpuEngine(`cpu fast (${await fastCpuKernelKind()})`, 'fast');
+    const scans = await fastValueScans();
+    return new CpuEngine(`cpu fast (${scans ? 'wasm-simd' : 'typescript'})`, 'fast', scans ?? TYPESCRIPT_SCANS);
   }
   return new GpuEngine(options.context ?? (await createGpuContext(options)));
 }

@@ -14,13 +14,28 @@ function firstNonFinite(data: Float32Array): number {
   return -1;
 }
 
+function maxAbs(data: Float32Array): number {
+  let largest = 0;
+  for (let i = 0; i < data.length; i++) largest = Math.max(largest, Math.abs(data[i]));
+  return largest;
+}
+
+/** Validation's whole-array scans; the CPU fast path passes WebAssembly SIMD ones (same answers). */
+export interface ValueScans {
+  /** Index of the first NaN or Inf, or -1. */
+  firstNonFinite(data: Float32Array): number;
+  /** Largest absolute value (of finite data). */
+  maxAbs(data: Float32Array): number;
+}
+
+export const TYPESCRIPT_SCANS: ValueScans = { firstNonFinite, maxAbs };
+
 /**
  * CF-CAM sums squares of activations (channel norms, pairwise distances) in float32. Reject
  * magnitudes whose squared sums could overflow, which would turn the percentiles into NaN.
  */
-function assertNormsFitFloat32(activations: Float32Array, pixels: number): void {
-  let largest = 0;
-  for (let i = 0; i < activations.length; i++) largest = Math.max(largest, Math.abs(activations[i]));
+function assertNormsFitFloat32(activations: Float32Array, pixels: number, scans: ValueScans): void {
+  const largest = scans.maxAbs(activations);
   // A distance sums `pixels` squared differences of up to 2 * largest each.
   const limit = Math.sqrt(3.4e38 / pixels) / 2;
   if (largest > limit) {
@@ -50,7 +65,7 @@ export function assertSoftcamClassIndices(classIndices: ArrayLike<number> | unde
 }
 
 /** Reject inputs that would give a silently wrong map: bad shapes, NaN/Inf, bad options. */
-export function validateCamInput(method: CamMethod, input: CamInput, options: CamOptions = {}): void {
+export function validateCamInput(method: CamMethod, input: CamInput, options: CamOptions = {}, scans: ValueScans = TYPESCRIPT_SCANS): void {
   const { batch, channels, height, width, outHeight, outWidth } = input.shape;
   for (const [name, v] of Object.entries({ batch, channels, height, width, outHeight, outWidth })) {
     if (!Number.isInteger(v) || v < 1) throw new ShapeMismatchError(`${name} must be a positive integer, got ${v}`);
@@ -59,17 +74,17 @@ export function validateCamInput(method: CamMethod, input: CamInput, options: Ca
   if (input.activations.length !== expected) {
     throw new ShapeMismatchError(`activations hold ${input.activations.length} values; [${batch},${channels},${height},${width}] needs ${expected}`);
   }
-  let index = firstNonFinite(input.activations);
+  let index = scans.firstNonFinite(input.activations);
   if (index >= 0) throw new NonFiniteInputError(`activations contain ${input.activations[index]} at flat index ${index}`);
   if (!GRADIENT_FREE_METHODS.has(method)) {
     if (!input.gradients) throw new ShapeMismatchError(`method ${method} needs gradients`);
     if (input.gradients.length !== expected) {
       throw new ShapeMismatchError(`gradients hold ${input.gradients.length} values but activations are [${batch},${channels},${height},${width}]`);
     }
-    index = firstNonFinite(input.gradients);
+    index = scans.firstNonFinite(input.gradients);
     if (index >= 0) throw new NonFiniteInputError(`gradients contain ${input.gradients[index]} at flat index ${index}`);
   }
-  if (method === 'cfcam') assertNormsFitFloat32(input.activations, height * width);
+  if (method === 'cfcam') assertNormsFitFloat32(input.activations, height * width, scans);
   if (method === 'softcam') assertSoftcamClassIndices(input.classIndices, batch, channels);
   if (MODEL_SCORED_METHODS.has(method)) assertScoredInput(method, input, options);
   if (options.mode !== undefined && options.mode !== 'reference' && options.mode !== 'bilateral') {

@@ -9,6 +9,7 @@
 import { fixSign, jacobiEigen, type Eigenpair } from '../reference/eigencam.js';
 import { gradcamPostprocessInto } from './postprocess.js';
 import { scratch, zeroedScratch } from './scratch.js';
+import type { SimdKernels } from './wasm.js';
 
 /** Relative residual ||M x - theta x|| / |theta| at which a Ritz pair is accepted. */
 const RESIDUAL_TOL = 1e-12;
@@ -104,10 +105,18 @@ export function topEigenpairLanczos(M: Float64Array, n: number): Eigenpair {
   return best;
 }
 
-/** Eigen-CAM's raw H x W map (sign fixed) for one image, activations [C, H, W]. */
-export function eigencamRawMapFast(A: Float32Array, C: number, H: number, W: number): Float64Array {
+/**
+ * Eigen-CAM's raw H x W map (sign fixed) for one image, activations [C, H, W]. With kernels,
+ * the position Gram matrix (C > HW) is accumulated in WebAssembly float64x2 lanes.
+ */
+export function eigencamRawMapFast(A: Float32Array, C: number, H: number, W: number, kernels: SimdKernels | null = null): Float64Array {
   const HW = H * W;
-  const xc = scratch('eigencam.centred', C * HW);
+  let xcAt = 0;
+  if (kernels && C > HW) {
+    kernels.reset();
+    xcAt = kernels.allocDoubles(C * HW);
+  }
+  const xc = kernels && C > HW ? kernels.doubles(xcAt, C * HW) : scratch('eigencam.centred', C * HW);
   for (let k = 0; k < C; k++) {
     const base = k * HW;
     let mean = 0;
@@ -135,13 +144,19 @@ export function eigencamRawMapFast(A: Float32Array, C: number, H: number, W: num
   } else {
     // X X^T, accumulated channel by channel into the upper triangle as the reference does.
     const m = zeroedScratch('eigencam.gram', HW * HW);
-    for (let k = 0; k < C; k++) {
-      const base = k * HW;
-      for (let p = 0; p < HW; p++) {
-        const xp = xc[base + p];
-        if (xp === 0) continue;
-        const row = p * HW;
-        for (let q = p; q < HW; q++) m[row + q] += xp * xc[base + q];
+    if (kernels) {
+      const mAt = kernels.allocZeroedDoubles(HW * HW);
+      kernels.gramPositions(xcAt, C, HW, mAt);
+      m.set(kernels.doubles(mAt, HW * HW));
+    } else {
+      for (let k = 0; k < C; k++) {
+        const base = k * HW;
+        for (let p = 0; p < HW; p++) {
+          const xp = xc[base + p];
+          if (xp === 0) continue;
+          const row = p * HW;
+          for (let q = p; q < HW; q++) m[row + q] += xp * xc[base + q];
+        }
       }
     }
     for (let p = 0; p < HW; p++) for (let q = p + 1; q < HW; q++) m[q * HW + p] = m[p * HW + q];
@@ -153,6 +168,6 @@ export function eigencamRawMapFast(A: Float32Array, C: number, H: number, W: num
 }
 
 /** One image's normalised Eigen-CAM map into `out`. */
-export function eigencamInto(A: Float32Array, C: number, H: number, W: number, outH: number, outW: number, out: Float32Array): void {
-  gradcamPostprocessInto(eigencamRawMapFast(A, C, H, W), H, W, outH, outW, out);
+export function eigencamInto(A: Float32Array, C: number, H: number, W: number, outH: number, outW: number, out: Float32Array, kernels: SimdKernels | null = null): void {
+  gradcamPostprocessInto(eigencamRawMapFast(A, C, H, W, kernels), H, W, outH, outW, out);
 }

@@ -11,8 +11,8 @@ import type { GradientMethod } from '../reference/gradient-family.js';
 import type { CamInput, CamMethod, CamOptions, CamResult, CfcamDetails } from '../types.js';
 import { cfcamImageFast } from './cfcam.js';
 import { eigencamInto } from './eigencam.js';
-import { gradientFamilyInto } from './gradient-family.js';
-import { loadSimdKernels, type SimdKernels } from './wasm.js';
+import { gradientFamilyInto, gradientFamilySimd } from './gradient-family.js';
+import { loadSimdKernels, simdValueScans, type SimdKernels } from './wasm.js';
 
 const GRADIENT_METHODS: ReadonlySet<CamMethod> = new Set(['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam']);
 
@@ -27,6 +27,12 @@ export interface FastCpuOptions {
 /** Which kernels the fast path runs on: 'wasm-simd' or 'typescript'. */
 export async function fastCpuKernelKind(options: FastCpuOptions = {}): Promise<'wasm-simd' | 'typescript'> {
   return options.simd !== false && (await loadSimdKernels()) ? 'wasm-simd' : 'typescript';
+}
+
+/** Validation scans on the SIMD kernels (null without WebAssembly SIMD). */
+export async function fastValueScans(): Promise<ReturnType<typeof simdValueScans> | null> {
+  const kernels = await loadSimdKernels();
+  return kernels && simdValueScans(kernels);
 }
 
 /**
@@ -81,7 +87,8 @@ function computeLayerMethod(kernels: SimdKernels | null, method: CamMethod, inpu
     return { shape: { ...input.shape }, maps, cfcam: details };
   }
   for (let b = 0; b < B; b++) {
-    if (method === 'eigencam') eigencamInto(activationsOf(b), C, H, W, outHeight, outWidth, mapOf(b));
+    if (method === 'eigencam') eigencamInto(activationsOf(b), C, H, W, outHeight, outWidth, mapOf(b), kernels);
+    else if (kernels) gradientFamilySimd(kernels, method as GradientMethod, activationsOf(b), gradientsOf(b), C, H, W, outHeight, outWidth, mapOf(b));
     else gradientFamilyInto(method as GradientMethod, activationsOf(b), gradientsOf(b), C, H, W, outHeight, outWidth, mapOf(b));
   }
   return { shape: { ...input.shape }, maps };

@@ -9,7 +9,7 @@ import { bilinearTaps, type AxisTaps } from '../reference/resize.js';
 const tapCache = new Map<string, AxisTaps>();
 
 /** Taps per (in, out) size, cached: the same sizes come back image after image. */
-function taps(inSize: number, outSize: number): AxisTaps {
+export function taps(inSize: number, outSize: number): AxisTaps {
   const key = `${inSize}:${outSize}`;
   let t = tapCache.get(key);
   if (!t) {
@@ -19,7 +19,10 @@ function taps(inSize: number, outSize: number): AxisTaps {
   return t;
 }
 
-/** Resize row-major src (inH x inW) into out (outH x outW); `rows` is scratch of inH*outW. */
+/**
+ * Resize row-major src (inH x inW) into out (outH x outW); `rows` is scratch of inH*outW.
+ * With `range`, its [0] and [1] receive the output's min and max (saves a pass).
+ */
 export function resizeBilinearInto(
   src: Float64Array,
   inH: number,
@@ -28,6 +31,7 @@ export function resizeBilinearInto(
   outW: number,
   out: Float64Array,
   rows: Float64Array = new Float64Array(inH * outW),
+  range?: Float64Array,
 ): Float64Array {
   const rt = taps(inH, outH);
   const ct = taps(inW, outW);
@@ -40,6 +44,8 @@ export function resizeBilinearInto(
       rows[row + x] = a + (src[base + c1s[x]] - a) * fxs[x];
     }
   }
+  let min = Infinity;
+  let max = -Infinity;
   for (let y = 0; y < outH; y++) {
     const r0 = rt.i0[y] * outW;
     const r1 = rt.i1[y] * outW;
@@ -47,8 +53,15 @@ export function resizeBilinearInto(
     const o = y * outW;
     for (let x = 0; x < outW; x++) {
       const top = rows[r0 + x];
-      out[o + x] = top + (rows[r1 + x] - top) * fy;
+      const v = top + (rows[r1 + x] - top) * fy;
+      out[o + x] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
     }
+  }
+  if (range) {
+    range[0] = min;
+    range[1] = max;
   }
   return out;
 }

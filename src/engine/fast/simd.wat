@@ -220,4 +220,284 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rows)))
     (local.get $count))
+
+  ;; Index of the first non-finite float32 (exponent bits all ones: Inf or NaN) of the n at
+  ;; `ptr`, or -1. Sixteen values per step are tested with four vector compares.
+  (func (export "first_non_finite") (param $ptr i32) (param $n i32) (result i32)
+    (local $i i32) (local $e v128) (local $hit v128)
+    (local.set $e (i32x4.splat (i32.const 0x7f800000)))
+    (block $blocks_done
+      (loop $blocks
+        (br_if $blocks_done (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $n)))
+        (local.set $hit
+          (v128.or
+            (v128.or
+              (i32x4.eq (v128.and (v128.load offset=0 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $e)) (local.get $e))
+              (i32x4.eq (v128.and (v128.load offset=16 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $e)) (local.get $e)))
+            (v128.or
+              (i32x4.eq (v128.and (v128.load offset=32 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $e)) (local.get $e))
+              (i32x4.eq (v128.and (v128.load offset=48 (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (local.get $e)) (local.get $e)))))
+        ;; A hit: the scalar loop below finds it from the start of this block.
+        (br_if $blocks_done (v128.any_true (local.get $hit)))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $blocks)))
+    (block $found
+      (loop $scalar
+        (br_if $found (i32.ge_u (local.get $i) (local.get $n)))
+        (if (i32.eq
+              (i32.and (i32.load (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))) (i32.const 0x7f800000))
+              (i32.const 0x7f800000))
+          (then (return (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $scalar)))
+    (i32.const -1))
+
+  ;; Largest |x| of the n float32 at `ptr` (finite values; 0 when n = 0).
+  (func (export "max_abs") (param $ptr i32) (param $n i32) (result f32)
+    (local $i i32) (local $acc v128) (local $m f32)
+    (block $done
+      (loop $blocks
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $n)))
+        (local.set $acc
+          (f32x4.pmax (local.get $acc) (f32x4.abs (v128.load (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $blocks)))
+    (local.set $m
+      (f32.max
+        (f32.max (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+        (f32.max (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $m (f32.max (local.get $m) (f32.abs (f32.load (i32.add (local.get $ptr) (i32.shl (local.get $i) (i32.const 2)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tail)))
+    (local.get $m))
+
+  ;; ---- Grad-CAM family, Eigen-CAM: float64 arithmetic on float32 inputs -------------------
+  ;; Each float64 lane does the reference's scalar operations in the reference's order, so
+  ;; results are bit-identical to reference/gradient-family.ts and reference/eigencam.ts.
+
+  ;; out[k] (f64) = sum over p of x[k*hw + p] (f32 at `x`), pixels in order. Lanes are two
+  ;; channels; two vectors (four channels) run side by side to hide the addition latency.
+  (func (export "channel_sums") (param $x i32) (param $c i32) (param $hw i32) (param $out i32)
+    (local $k i32) (local $p i32) (local $a0 i32) (local $a1 i32) (local $a2 i32) (local $a3 i32)
+    (local $rs i32) (local $s0 v128) (local $s1 v128) (local $v v128) (local $t f64)
+    (local.set $rs (i32.shl (local.get $hw) (i32.const 2)))
+    (block $quads_done
+      (loop $quads
+        (br_if $quads_done (i32.gt_u (i32.add (local.get $k) (i32.const 4)) (local.get $c)))
+        (local.set $a0 (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $a1 (i32.add (local.get $a0) (local.get $rs)))
+        (local.set $a2 (i32.add (local.get $a1) (local.get $rs)))
+        (local.set $a3 (i32.add (local.get $a2) (local.get $rs)))
+        (local.set $s0 (v128.const i64x2 0 0))
+        (local.set $s1 (v128.const i64x2 0 0))
+        (local.set $p (local.get $hw))
+        (block $px_done
+          (loop $px
+            (br_if $px_done (i32.eqz (local.get $p)))
+            (local.set $v (v128.load32_lane 1 (local.get $a1) (v128.load32_zero (local.get $a0))))
+            (local.set $s0 (f64x2.add (local.get $s0) (f64x2.promote_low_f32x4 (local.get $v))))
+            (local.set $v (v128.load32_lane 1 (local.get $a3) (v128.load32_zero (local.get $a2))))
+            (local.set $s1 (f64x2.add (local.get $s1) (f64x2.promote_low_f32x4 (local.get $v))))
+            (local.set $a0 (i32.add (local.get $a0) (i32.const 4)))
+            (local.set $a1 (i32.add (local.get $a1) (i32.const 4)))
+            (local.set $a2 (i32.add (local.get $a2) (i32.const 4)))
+            (local.set $a3 (i32.add (local.get $a3) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px)))
+        (v128.store offset=0 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $s0))
+        (v128.store offset=16 (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $s1))
+        (local.set $k (i32.add (local.get $k) (i32.const 4)))
+        (br $quads)))
+    (block $rest_done
+      (loop $rest
+        (br_if $rest_done (i32.ge_u (local.get $k) (local.get $c)))
+        (local.set $a0 (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $t (f64.const 0))
+        (local.set $p (local.get $hw))
+        (block $px1_done
+          (loop $px1
+            (br_if $px1_done (i32.eqz (local.get $p)))
+            (local.set $t (f64.add (local.get $t) (f64.promote_f32 (f32.load (local.get $a0)))))
+            (local.set $a0 (i32.add (local.get $a0) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px1)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $t))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $rest))))
+
+  ;; map[p] (f64, hw values at `map`) += w[k] * a[k*hw + p] for k in order, channels with
+  ;; w[k] = 0 skipped (as the reference does); two pixels per vector.
+  (func (export "weighted_sum") (param $a i32) (param $w i32) (param $c i32) (param $hw i32) (param $map i32)
+    (local $k i32) (local $p i32) (local $wk f64) (local $wv v128) (local $src i32) (local $dst i32)
+    (block $done
+      (loop $channels
+        (br_if $done (i32.ge_u (local.get $k) (local.get $c)))
+        (local.set $wk (f64.load (i32.add (local.get $w) (i32.shl (local.get $k) (i32.const 3)))))
+        (if (f64.ne (local.get $wk) (f64.const 0))
+          (then
+            (local.set $wv (f64x2.splat (local.get $wk)))
+            (local.set $src (i32.add (local.get $a) (i32.shl (i32.mul (local.get $k) (local.get $hw)) (i32.const 2))))
+            (local.set $dst (local.get $map))
+            (local.set $p (i32.const 0))
+            (block $pairs_done
+              (loop $pairs
+                (br_if $pairs_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $hw)))
+                (v128.store (local.get $dst)
+                  (f64x2.add (v128.load (local.get $dst))
+                    (f64x2.mul (local.get $wv) (f64x2.promote_low_f32x4 (v128.load64_zero (local.get $src))))))
+                (local.set $src (i32.add (local.get $src) (i32.const 8)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $p (i32.add (local.get $p) (i32.const 2)))
+                (br $pairs)))
+            (if (i32.lt_u (local.get $p) (local.get $hw))
+              (then
+                (f64.store (local.get $dst)
+                  (f64.add (f64.load (local.get $dst))
+                    (f64.mul (local.get $wk) (f64.promote_f32 (f32.load (local.get $src))))))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $channels))))
+
+  ;; map[p] += g' * a over all channels in order, g' = max(g, 0) when relu (LayerCAM) else g
+  ;; (HiResCAM); a, g float32 [c, hw], map float64 [hw].
+  (func (export "elementwise_sum") (param $a i32) (param $g i32) (param $c i32) (param $hw i32) (param $relu i32) (param $map i32)
+    (local $n i32) (local $i i32) (local $p i32) (local $dst i32) (local $gv v128) (local $gs f64) (local $zero v128)
+    (local.set $n (i32.mul (local.get $c) (local.get $hw)))
+    (block $done
+      (loop $channels
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $dst (local.get $map))
+        (local.set $p (i32.const 0))
+        (block $pairs_done
+          (loop $pairs
+            (br_if $pairs_done (i32.gt_u (i32.add (local.get $p) (i32.const 2)) (local.get $hw)))
+            (local.set $gv (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (i32.shl (local.get $i) (i32.const 2))))))
+            (if (local.get $relu) (then (local.set $gv (f64x2.pmax (local.get $gv) (local.get $zero)))))
+            (v128.store (local.get $dst)
+              (f64x2.add (v128.load (local.get $dst))
+                (f64x2.mul (local.get $gv)
+                  (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2))))))))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+            (local.set $i (i32.add (local.get $i) (i32.const 2)))
+            (local.set $p (i32.add (local.get $p) (i32.const 2)))
+            (br $pairs)))
+        (if (i32.lt_u (local.get $p) (local.get $hw))
+          (then
+            (local.set $gs (f64.promote_f32 (f32.load (i32.add (local.get $g) (i32.shl (local.get $i) (i32.const 2))))))
+            (if (local.get $relu) (then (local.set $gs (f64.max (local.get $gs) (f64.const 0)))))
+            (f64.store (local.get $dst)
+              (f64.add (f64.load (local.get $dst))
+                (f64.mul (local.get $gs) (f64.promote_f32 (f32.load (i32.add (local.get $a) (i32.shl (local.get $i) (i32.const 2))))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))))
+        (br $channels))))
+
+  ;; Bilinear resize, vertical pass: out[y*ow + x] = top + (bottom - top) * fy[y] with
+  ;; top/bottom the rows i0[y], i1[y] (i32) of the row-resized `rows` (f64 [ih, ow]);
+  ;; writes min and max of the output to range[0], range[1] (f64; pmin/pmax, single instructions:
+  ;; the values are finite, so they agree with min/max up to the sign of zero).
+  (func (export "resize_vertical") (param $rows i32) (param $i0 i32) (param $i1 i32) (param $fy i32)
+    (param $oh i32) (param $ow i32) (param $out i32) (param $range i32)
+    (local $y i32) (local $x i32) (local $t i32) (local $b i32) (local $f v128) (local $top v128) (local $v v128)
+    (local $lo v128) (local $hi v128) (local $rb i32) (local $vs f64) (local $los f64) (local $his f64)
+    (local.set $rb (i32.shl (local.get $ow) (i32.const 3)))
+    (local.set $lo (f64x2.splat (f64.const inf)))
+    (local.set $hi (f64x2.splat (f64.const -inf)))
+    (local.set $los (f64.const inf))
+    (local.set $his (f64.const -inf))
+    (block $done
+      (loop $lines
+        (br_if $done (i32.ge_u (local.get $y) (local.get $oh)))
+        (local.set $t (i32.add (local.get $rows) (i32.mul (i32.load (i32.add (local.get $i0) (i32.shl (local.get $y) (i32.const 2)))) (local.get $rb))))
+        (local.set $b (i32.add (local.get $rows) (i32.mul (i32.load (i32.add (local.get $i1) (i32.shl (local.get $y) (i32.const 2)))) (local.get $rb))))
+        (local.set $f (f64x2.splat (f64.load (i32.add (local.get $fy) (i32.shl (local.get $y) (i32.const 3))))))
+        (local.set $x (i32.const 0))
+        (block $pairs_done
+          (loop $pairs
+            (br_if $pairs_done (i32.gt_u (i32.add (local.get $x) (i32.const 2)) (local.get $ow)))
+            (local.set $top (v128.load (local.get $t)))
+            (local.set $v (f64x2.add (local.get $top) (f64x2.mul (f64x2.sub (v128.load (local.get $b)) (local.get $top)) (local.get $f))))
+            (v128.store (local.get $out) (local.get $v))
+            (local.set $lo (f64x2.pmin (local.get $lo) (local.get $v)))
+            (local.set $hi (f64x2.pmax (local.get $hi) (local.get $v)))
+            (local.set $t (i32.add (local.get $t) (i32.const 16)))
+            (local.set $b (i32.add (local.get $b) (i32.const 16)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (local.set $x (i32.add (local.get $x) (i32.const 2)))
+            (br $pairs)))
+        (if (i32.lt_u (local.get $x) (local.get $ow))
+          (then
+            (local.set $vs
+              (f64.add (f64.load (local.get $t))
+                (f64.mul (f64.sub (f64.load (local.get $b)) (f64.load (local.get $t)))
+                  (f64.load (i32.add (local.get $fy) (i32.shl (local.get $y) (i32.const 3)))))))
+            (f64.store (local.get $out) (local.get $vs))
+            (local.set $los (f64.min (local.get $los) (local.get $vs)))
+            (local.set $his (f64.max (local.get $his) (local.get $vs)))
+            (local.set $out (i32.add (local.get $out) (i32.const 8)))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $lines)))
+    (f64.store offset=0 (local.get $range)
+      (f64.min (local.get $los) (f64.min (f64x2.extract_lane 0 (local.get $lo)) (f64x2.extract_lane 1 (local.get $lo)))))
+    (f64.store offset=8 (local.get $range)
+      (f64.max (local.get $his) (f64.max (f64x2.extract_lane 0 (local.get $hi)) (f64x2.extract_lane 1 (local.get $hi))))))
+
+  ;; out[i] (f32) = (x[i] - min) * scale for the n f64 at x: the final normalisation, rounded
+  ;; to float32 as the batch's maps store it.
+  (func (export "affine_to_f32") (param $x i32) (param $n i32) (param $min f64) (param $scale f64) (param $out i32)
+    (local $i i32) (local $m v128) (local $s v128)
+    (local.set $m (f64x2.splat (local.get $min)))
+    (local.set $s (f64x2.splat (local.get $scale)))
+    (block $done
+      (loop $pairs
+        (br_if $done (i32.gt_u (i32.add (local.get $i) (i32.const 2)) (local.get $n)))
+        (v128.store64_lane 0 (local.get $out)
+          (f32x4.demote_f64x2_zero (f64x2.mul (f64x2.sub (v128.load (local.get $x)) (local.get $m)) (local.get $s))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $i) (local.get $n))
+      (then
+        (f32.store (local.get $out)
+          (f32.demote_f64 (f64.mul (f64.sub (f64.load (local.get $x)) (local.get $min)) (local.get $scale)))))))
+
+  ;; Eigen-CAM, C > HW: m[p*hw + q] += xc[k*hw + p] * xc[k*hw + q] for q >= p, channels in
+  ;; order (f64 [c, hw] in, f64 [hw, hw] upper triangle accumulated; m starts zeroed).
+  (func (export "gram_positions") (param $xc i32) (param $c i32) (param $hw i32) (param $m i32)
+    (local $k i32) (local $p i32) (local $q i32) (local $row i32) (local $xp f64) (local $xv v128)
+    (local $src i32) (local $dst i32) (local $base i32)
+    (block $done
+      (loop $channels
+        (br_if $done (i32.ge_u (local.get $k) (local.get $c)))
+        (local.set $base (i32.add (local.get $xc) (i32.shl (i32.mul (local.get $k) (local.get $hw)) (i32.const 3))))
+        (local.set $p (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $p) (local.get $hw)))
+            (local.set $xp (f64.load (i32.add (local.get $base) (i32.shl (local.get $p) (i32.const 3)))))
+            (if (f64.ne (local.get $xp) (f64.const 0))
+              (then
+                (local.set $xv (f64x2.splat (local.get $xp)))
+                (local.set $src (i32.add (local.get $base) (i32.shl (local.get $p) (i32.const 3))))
+                (local.set $dst (i32.add (local.get $m) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $hw)) (local.get $p)) (i32.const 3))))
+                (local.set $q (local.get $p))
+                (block $cols_done
+                  (loop $cols
+                    (br_if $cols_done (i32.gt_u (i32.add (local.get $q) (i32.const 2)) (local.get $hw)))
+                    (v128.store (local.get $dst)
+                      (f64x2.add (v128.load (local.get $dst)) (f64x2.mul (local.get $xv) (v128.load (local.get $src)))))
+                    (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                    (local.set $q (i32.add (local.get $q) (i32.const 2)))
+                    (br $cols)))
+                (if (i32.lt_u (local.get $q) (local.get $hw))
+                  (then
+                    (f64.store (local.get $dst)
+                      (f64.add (f64.load (local.get $dst)) (f64.mul (local.get $xp) (f64.load (local.get $src)))))))))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $rows)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $channels))))
 )

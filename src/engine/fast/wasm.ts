@@ -12,7 +12,18 @@ interface SimdExports {
   hist_low16(ptr: number, n: number, bin0: number, hist0: number, bin1: number, hist1: number): void;
   count_le(ptr: number, n: number, thr: number): number;
   edges_le(packed: number, m: number, thr: number, out: number, deg: number): number;
+  first_non_finite(ptr: number, n: number): number;
+  max_abs(ptr: number, n: number): number;
+  channel_sums(x: number, c: number, hw: number, out: number): void;
+  weighted_sum(a: number, w: number, c: number, hw: number, map: number): void;
+  elementwise_sum(a: number, g: number, c: number, hw: number, relu: number, map: number): void;
+  resize_vertical(rows: number, i0: number, i1: number, fy: number, oh: number, ow: number, out: number, range: number): void;
+  affine_to_f32(x: number, n: number, min: number, scale: number, out: number): void;
+  gram_positions(xc: number, c: number, hw: number, m: number): void;
 }
+
+/** Floats copied into the kernels' memory per scan call (bounded scratch for any input size). */
+const SCAN_CHUNK = 1 << 16;
 
 /** The kernels with a bump-allocated scratch memory (valid until the next `reset`). */
 export class SimdKernels {
@@ -44,6 +55,27 @@ export class SimdKernels {
     const offset = this.allocFloats(count);
     new Uint8Array(this.exports.memory.buffer, offset, count * 4).fill(0);
     return offset;
+  }
+
+  /** Reserve `count` float64 (16-byte aligned) and return their byte offset. */
+  allocDoubles(count: number): number {
+    return this.allocFloats(2 * count);
+  }
+
+  /** allocDoubles, zero-filled. */
+  allocZeroedDoubles(count: number): number {
+    return this.allocZeroed(2 * count);
+  }
+
+  /** Copy float32 values in and return their offset. */
+  copyIn(values: Float32Array): number {
+    const at = this.allocFloats(values.length);
+    this.floats(at, values.length).set(values);
+    return at;
+  }
+
+  doubles(offset: number, count: number): Float64Array {
+    return new Float64Array(this.exports.memory.buffer, offset, count);
   }
 
   floats(offset: number, count: number): Float32Array {
@@ -78,10 +110,80 @@ export class SimdKernels {
     return this.exports.count_le(ptr, n, thr);
   }
 
+  /** See simd.wat for these: float64 kernels of the Grad-CAM family and Eigen-CAM (offsets in bytes). */
+  channelSums(x: number, c: number, hw: number, out: number): void {
+    this.exports.channel_sums(x, c, hw, out);
+  }
+
+  weightedSum(a: number, w: number, c: number, hw: number, map: number): void {
+    this.exports.weighted_sum(a, w, c, hw, map);
+  }
+
+  elementwiseSum(a: number, g: number, c: number, hw: number, relu: boolean, map: number): void {
+    this.exports.elementwise_sum(a, g, c, hw, relu ? 1 : 0, map);
+  }
+
+  resizeVertical(rows: number, i0: number, i1: number, fy: number, oh: number, ow: number, out: number, range: number): void {
+    this.exports.resize_vertical(rows, i0, i1, fy, oh, ow, out, range);
+  }
+
+  affineToF32(x: number, n: number, min: number, scale: number, out: number): void {
+    this.exports.affine_to_f32(x, n, min, scale, out);
+  }
+
+  gramPositions(xc: number, c: number, hw: number, m: number): void {
+    this.exports.gram_positions(xc, c, hw, m);
+  }
+
+  /** Index of the first Inf/NaN of n float32 at ptr, or -1. */
+  firstNonFinite(ptr: number, n: number): number {
+    return this.exports.first_non_finite(ptr, n);
+  }
+
+  /** Largest absolute value of n finite float32 at ptr. */
+  maxAbs(ptr: number, n: number): number {
+    return this.exports.max_abs(ptr, n);
+  }
+
   /** Neighbour edges (d <= thr) of a packed upper triangle into out (2 i32 each), counts into deg. */
   edgesLessEqual(packed: number, m: number, thr: number, out: number, deg: number): number {
     return this.exports.edges_le(packed, m, thr, out, deg);
   }
+}
+
+/**
+ * Validation's two whole-array scans (validate.ts's ValueScans) on the SIMD kernels: the data
+ * goes through the kernels' memory in chunks. Same answers as the TypeScript scans.
+ */
+export function simdValueScans(kernels: SimdKernels): { firstNonFinite(data: Float32Array): number; maxAbs(data: Float32Array): number } {
+  const chunked = (data: Float32Array, scan: (ptr: number, n: number, start: number) => boolean) => {
+    kernels.reset();
+    const at = kernels.allocFloats(Math.min(SCAN_CHUNK, data.length));
+    for (let start = 0; start < data.length; start += SCAN_CHUNK) {
+      const part = data.subarray(start, Math.min(start + SCAN_CHUNK, data.length));
+      kernels.floats(at, part.length).set(part);
+      if (!scan(at, part.length, start)) return;
+    }
+  };
+  return {
+    firstNonFinite(data) {
+      let found = -1;
+      chunked(data, (ptr, n, start) => {
+        const i = kernels.firstNonFinite(ptr, n);
+        if (i >= 0) found = start + i;
+        return i < 0;
+      });
+      return found;
+    },
+    maxAbs(data) {
+      let largest = 0;
+      chunked(data, (ptr, n) => {
+        largest = Math.max(largest, kernels.maxAbs(ptr, n));
+        return true;
+      });
+      return largest;
+    },
+  };
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
