@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * Assembles src/engine/fast/simd.wat (WebAssembly text, SIMD) with the `wabt` package and
- * writes the binary as base64 into src/engine/fast/simd-wasm.ts, which is committed so that
+ * Assembles src/engine/simd/simd.wat (WebAssembly text, SIMD) with the `wabt` package and
+ * writes the binary as base64 into src/engine/simd/simd-wasm.ts, which is committed so that
  * building and testing need no assembler. Run `npm run build:wasm` after editing simd.wat;
- * test/fast-wasm-build.test.ts fails when the committed module and the .wat disagree.
+ * test/simd-build.test.ts fails when the committed module and the .wat disagree.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import createWabt from 'wabt';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const WAT_PATH = path.join(root, 'src/engine/fast/simd.wat');
-export const MODULE_PATH = path.join(root, 'src/engine/fast/simd-wasm.ts');
+export const WAT_PATH = path.join(root, 'src/engine/simd/simd.wat');
+export const MODULE_PATH = path.join(root, 'src/engine/simd/simd-wasm.ts');
 
 /** The .wat assembled to wasm bytes (names section left out: smaller, and deterministic). */
 export async function assembleSimdWat() {

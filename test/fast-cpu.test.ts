@@ -1,21 +1,22 @@
 /**
- * The CPU fast path (src/engine/fast/) against the CPU reference (the oracle) and the golden
+ * The CPU fast path (each method's cpu-fast.ts on src/engine/simd/) against the CPU reference (the oracle) and the golden
  * fixtures: labels identical, eps and threshold within 1e-5 relative, maps within 1e-4, and
  * the SIMD distances bit-identical to the reference's float32 ones. Speed is measured by
  * `npm run bench`, not here.
  */
 import { describe, expect, it } from 'vitest';
 import { createCamEngine } from '../src/engine/index';
-import { computeCamCpuFast } from '../src/engine/fast/index';
-import { packedDistances, packedDistancesTs } from '../src/engine/fast/distances';
-import { dbscanEdges, thresholdEdges, thresholdEdgesIn } from '../src/engine/fast/neighbours';
-import { selectRanks, selectRanksIn } from '../src/engine/fast/select';
-import { loadSimdKernels, simdValueScans } from '../src/engine/fast/wasm';
-import { TYPESCRIPT_SCANS } from '../src/engine/validate';
-import { computeCamCpu } from '../src/engine/reference/index';
-import { pairwiseDistancesF32 } from '../src/engine/reference/cfcam';
-import { dbscan } from '../src/engine/reference/dbscan';
-import type { CamInput, CamMethod } from '../src/engine/types';
+import { computeCamCpuFast } from '../src/engine/methods/compute-cpu-fast';
+import { packedDistances, packedDistancesTs } from '../src/engine/methods/cfcam/pairwise-cpu-fast';
+import { dbscanEdges, thresholdEdges, thresholdEdgesIn } from '../src/engine/methods/cfcam/dbscan-cpu-fast';
+import { selectRanks, selectRanksIn } from '../src/engine/methods/cfcam/select-cpu';
+import { loadSimdKernels, simdValueScans } from '../src/engine/simd/kernels';
+import { TYPESCRIPT_SCANS } from '../src/engine/util/finite';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
+import { pairwiseDistancesF32 } from '../src/engine/methods/cfcam/cpu';
+import { dbscan } from '../src/engine/methods/cfcam/dbscan-cpu';
+import type { CamInput } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { gaussian, prng } from './helpers/random';
 
