@@ -5,7 +5,7 @@
  * `npm run bench`, not here.
  */
 import { describe, expect, it } from 'vitest';
-import { createCamEngine } from '../src/engine/index';
+import { createCamEngine, DeviceLimitError } from '../src/engine/index';
 import { computeCamCpuFast } from '../src/engine/methods/compute-cpu-fast';
 import { packedDistances, packedDistancesTs } from '../src/engine/methods/cfcam/pairwise-cpu-fast';
 import { dbscanEdges, thresholdEdges, thresholdEdgesIn } from '../src/engine/methods/cfcam/dbscan-cpu-fast';
@@ -84,6 +84,13 @@ describe('SIMD kernels', async () => {
     const simd = packedDistances(kernels, A, channels, HW).values;
     expect(new Uint32Array(Float32Array.from(simd).buffer)).toEqual(new Uint32Array(expected.buffer));
     expect(new Uint32Array(packedDistancesTs(A, channels, HW).buffer)).toEqual(new Uint32Array(expected.buffer));
+  });
+
+  it('refuses scratch beyond what the kernels can address with a typed error, and keeps working', () => {
+    kernels!.reset();
+    expect(() => kernels!.allocFloats(2 ** 30)).toThrow(DeviceLimitError);
+    const at = kernels!.allocFloats(4);
+    expect(at).toBe(0);
   });
 
   it('radix selection returns the sorted order statistics, in TypeScript and WebAssembly', () => {

@@ -1,8 +1,10 @@
 /**
- * The CPU fast path's WebAssembly SIMD kernels (simd.wat, committed as simd-wasm.ts): loads them once per process or
- * page, and hands out their memory as one growable scratch area. Resolves to null where the
- * engine has no WebAssembly SIMD; callers then use their TypeScript loops (same arithmetic).
+ * The CPU fast path's WebAssembly SIMD kernels (simd.wat, committed as simd-wasm.ts): loads them
+ * once per process or page, and hands out their memory as one growable scratch area (it grows
+ * to the largest image's needs and is reused). loadSimdKernels resolves to null where the engine
+ * has no WebAssembly SIMD; callers then use their TypeScript loops (same arithmetic).
  */
+import { DeviceLimitError } from '../errors.js';
 import type { ValueScans } from '../util/finite.js';
 import { SIMD_WASM_BASE64 } from './simd-wasm.js';
 
@@ -26,6 +28,9 @@ interface SimdExports {
 /** Floats copied into the kernels' memory per scan call (bounded scratch for any input size). */
 const SCAN_CHUNK = 1 << 16;
 
+/** Scratch bytes at most: the kernels take byte offsets and counts as signed 32-bit integers. */
+const MAX_SCRATCH_BYTES = 2 ** 31 - 65536;
+
 /** The kernels with a bump-allocated scratch memory (valid until the next `reset`). */
 export class SimdKernels {
   private top = 0;
@@ -44,10 +49,22 @@ export class SimdKernels {
    */
   allocFloats(count: number): number {
     const offset = this.top;
-    this.top = offset + ((count * 4 + 16 + 15) & ~15);
+    const top = offset + Math.ceil((count * 4 + 16) / 16) * 16;
+    const tooLarge = () =>
+      new DeviceLimitError(
+        `the CPU fast path needs ${(top / 2 ** 20).toFixed(0)} MiB of WebAssembly memory, more than it can have: use fewer channels, or createCamEngine({ backend: 'cpu', cpuPath: 'reference' })`,
+      );
+    if (top > MAX_SCRATCH_BYTES) throw tooLarge();
     const memory = this.exports.memory;
-    const missing = this.top - memory.buffer.byteLength;
-    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+    const missing = top - memory.buffer.byteLength;
+    if (missing > 0) {
+      try {
+        memory.grow(Math.ceil(missing / 65536));
+      } catch {
+        throw tooLarge();
+      }
+    }
+    this.top = top;
     return offset;
   }
 
