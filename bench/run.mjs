@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * npm run bench: per-image time of the GPU engine, the CPU reference and (when /usr/bin/python3
- * has torch and scikit-learn) the Python reference, measured side by side in one run on the
- * golden layers, plus the GPU per-kernel split. Absolute times on a shared machine are noisy:
+ * npm run bench: per-image time of the GPU engine, the CPU fast path, the CPU reference and (when
+ * /usr/bin/python3 has torch and scikit-learn) the Python reference, measured side by side in one
+ * run on the golden layers, plus the GPU per-kernel split. Absolute times on a shared machine are noisy:
  * read the ratios. Writes bench/out/latest.json.
  *
  * Environment: BENCH_CASES (comma list of golden case names), BENCH_METHODS (default
@@ -44,23 +44,28 @@ for (const name of cases) {
   const g = path.join(dir, 'gradients.npy');
   for (const method of methods) {
     const bench = run(process.execPath, ['bin/webgpu-cam.js', 'bench', '--activations', a, '--gradients', g, '--method', method, '--batch', batch, '--runs', runs, '--json']);
-    const row = { case: name, method, shape: bench.shape, batch: bench.batch, adapter: bench.adapter, gpu: bench.gpu, cpu: bench.cpu, kernels: bench.kernels };
+    const row = { case: name, method, shape: bench.shape, batch: bench.batch, adapter: bench.adapter, gpu: bench.gpu, cpuFast: bench.cpuFast, cpu: bench.cpu, kernels: bench.kernels };
     if (withPython && method === 'cfcam') {
       row.python = run(python, ['bench/python_reference.py', a, g, '224', runs, path.join(dir, 'cam.npy')]);
     }
     rows.push(row);
     const cpu = row.cpu?.perImageMs;
+    const fast = row.cpuFast?.perImageMs;
     const py = row.python?.perImageMs;
     const fmt = (v) => (v === undefined ? '-' : v.toFixed(2));
+    const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}x` : '-');
     console.log(
       [
         name.padEnd(18),
         method.padEnd(9),
         `gpu ${fmt(row.gpu.perImageMs)} ms/img (batch ${row.batch})`.padEnd(30),
+        `cpu-fast ${fmt(fast)} ms`.padEnd(18),
         `cpu ${fmt(cpu)} ms`.padEnd(16),
         `python ${fmt(py)} ms`.padEnd(18),
-        `cpu/gpu ${cpu ? (cpu / row.gpu.perImageMs).toFixed(1) : '-'}x`,
-        `python/gpu ${py ? (py / row.gpu.perImageMs).toFixed(1) : '-'}x`,
+        `cpu/gpu ${ratio(cpu, row.gpu.perImageMs)}`,
+        `python/gpu ${ratio(py, row.gpu.perImageMs)}`,
+        `cpu/cpu-fast ${ratio(cpu, fast)}`,
+        `python/cpu-fast ${ratio(py, fast)}`,
       ].join('  '),
     );
   }

@@ -22,7 +22,7 @@ Required:
   --out FILE              where to write the maps (.npy)
 
 Options:
-  --backend gpu|cpu       WebGPU (default) or the CPU reference
+  --backend gpu|cpu       WebGPU (default) or the CPU (its WebAssembly SIMD fast path)
   --labels FILE           cfcam: write per-channel labels, int32 [C] or [B,C]
                           (-2 important, -1 noise, k >= 0 cluster id)
   --mode reference|bilateral      cfcam filter variant (default reference)
@@ -164,7 +164,7 @@ function printSummary(s: {
   images?: ReturnType<typeof cfcamImageSummaries>;
   wallMs: number;
 }): void {
-  const where = s.backend === 'gpu' ? `gpu (${s.adapter})` : 'cpu reference';
+  const where = s.backend === 'gpu' ? `gpu (${s.adapter})` : s.adapter;
   console.log(`${s.method} on ${where}: ${formatShape(s.fileShape)} -> ${s.outPath} ${formatShape(s.mapShape)} in ${s.wallMs.toFixed(1)} ms`);
   if (s.labelsPath !== undefined) console.log(`labels -> ${s.labelsPath} ${formatShape(s.labelShape)}`);
   const shown = 8;

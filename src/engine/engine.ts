@@ -2,6 +2,8 @@ import { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu
 import { Recorder } from './gpu/recorder.js';
 import { writeFloats } from './gpu/upload.js';
 import { methodDefinition } from './methods/registry.js';
+import { computeCamCpuFast, fastValueScans } from './methods/compute-cpu-fast.js';
+import { TYPESCRIPT_SCANS, type ValueScans } from './util/finite.js';
 import { validateCamInput } from './validate.js';
 import type { CamInput, CamRun, ComputeOptions } from './types.js';
 import type { CamMethod } from './methods/registry.js';
@@ -13,7 +15,7 @@ export type Backend = 'gpu' | 'cpu';
 /** Computes CAMs from host arrays on one backend. */
 export interface CamEngine {
   readonly backend: Backend;
-  /** Adapter description on the GPU backend; 'cpu reference' otherwise. */
+  /** Adapter description on the GPU backend; 'cpu fast (wasm-simd)', 'cpu fast (typescript)' or 'cpu reference' otherwise. */
   readonly adapterName: string;
   /** The GPU context (GPU backend only), to share the device or run lower-level kernels. */
   readonly gpu?: GpuContext;
@@ -21,19 +23,32 @@ export interface CamEngine {
   dispose(): void;
 }
 
+/** The CPU backend's code: the fast path (default) or each method's plain TypeScript twin (the oracle). */
+export type CpuPath = 'fast' | 'reference';
+
 export interface EngineOptions extends GpuContextOptions {
   backend?: Backend;
+  /** With backend 'cpu': 'fast' (WebAssembly SIMD where available; the default) or 'reference'. */
+  cpuPath?: CpuPath;
   /** Run on an existing context (shares its device, pipelines and buffer pool). */
   context?: GpuContext;
 }
 
-/** Each method's CPU twin (methods/<method>/cpu.ts); some await the model between steps. */
+/**
+ * Each method's CPU fast path (methods/<method>/cpu-fast.ts) or CPU twin (methods/<method>/cpu.ts);
+ * some twins await the model between steps.
+ */
 class CpuEngine implements CamEngine {
   readonly backend = 'cpu' as const;
-  readonly adapterName = 'cpu reference';
+  constructor(
+    readonly adapterName: string,
+    private readonly path: CpuPath,
+    private readonly scans: ValueScans = TYPESCRIPT_SCANS,
+  ) {}
   async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
-    validateCamInput(method, input, options);
-    return { ...(await methodDefinition(method).cpu(input, options)), stageMs: {} };
+    validateCamInput(method, input, options, this.scans);
+    const result = this.path === 'fast' ? await computeCamCpuFast(method, input, options) : await methodDefinition(method).cpu(input, options);
+    return { ...result, stageMs: {} };
   }
   dispose(): void {}
 }
@@ -92,8 +107,12 @@ class GpuEngine implements CamEngine {
   }
 }
 
-/** Create an engine on the GPU (default) or the CPU reference backend. */
+/** Create an engine on the GPU (default) or the CPU backend (its fast path unless cpuPath is 'reference'). */
 export async function createCamEngine(options: EngineOptions = {}): Promise<CamEngine> {
-  if (options.backend === 'cpu') return new CpuEngine();
+  if (options.backend === 'cpu') {
+    if (options.cpuPath === 'reference') return new CpuEngine('cpu reference', 'reference');
+    const scans = await fastValueScans();
+    return new CpuEngine(`cpu fast (${scans ? 'wasm-simd' : 'typescript'})`, 'fast', scans ?? TYPESCRIPT_SCANS);
+  }
   return new GpuEngine(options.context ?? (await createGpuContext(options)));
 }

@@ -2,7 +2,7 @@
 /** webgpu-cam public API. */
 export * from './types.js';
 export * from './errors.js';
-export { createCamEngine, type CamEngine, type CamRun, type ComputeOptions, type EngineOptions, type Backend } from './engine.js';
+export { createCamEngine, type CamEngine, type CamRun, type ComputeOptions, type EngineOptions, type Backend, type CpuPath } from './engine.js';
 export { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu/context.js';
 export { Recorder, type BufferBinding } from './gpu/recorder.js';
 export { encodeCam, type GpuCamInputs, type EncodedCam, type EncodedDetails } from './methods/encode.js';
@@ -20,6 +20,7 @@ export {
 export type { CamMethodDefinition, MethodCapabilities, GpuImplementation } from './methods/contract.js';
 export { DEFAULT_BILATERAL } from './methods/cfcam/options.js';
 export { computeCamCpu } from './methods/compute-cpu.js';
+export { computeCamCpuFast, fastCpuKernelKind, type FastCpuOptions } from './methods/compute-cpu-fast.js';
 export { parseNpy, encodeNpy, type NpyArray } from './io/npy.js';
 export { validateCamInput } from './validate.js';
 export { COLORMAPS, COLORMAP_TABLES, colorize, blendOver, type Colormap, type ColorizeOptions, type ContourOptions } from './display/colormaps.js';

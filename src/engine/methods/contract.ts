@@ -6,6 +6,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { BufferBinding, Recorder } from '../gpu/recorder.js';
 import type { CamInput, CamOptions, CamResult, CamRun, CamShape, ComputeOptions } from '../types.js';
+import type { SimdKernels } from '../simd/kernels.js';
+import type { ValueScans } from '../util/finite.js';
 
 /** What a method needs and what it gives, beyond activations in and maps out. */
 export interface MethodCapabilities {
@@ -68,9 +70,18 @@ export interface CamMethodDefinition {
    * before the model; the engine calls it through validateCamInput). Throws InvalidOptionError.
    */
   validateOptions?(options: CamOptions, layer: { batch: number; channels: number; height: number; width: number }): void;
-  /** Method-specific checks of the input, after the shared shape and finiteness checks. */
-  validateInput?(input: CamInput, options: CamOptions): void;
+  /**
+   * Method-specific checks of the input, after the shared shape and finiteness checks; `scans`
+   * are the whole-array scans to use (the CPU fast path passes WebAssembly SIMD ones).
+   */
+  validateInput?(input: CamInput, options: CamOptions, scans?: ValueScans): void;
   readonly gpu: GpuImplementation;
   /** The CPU twin: the same result for the whole batch (inputs validated). */
   cpu(input: CamInput, options: CamOptions): CamResult | Promise<CamResult>;
+  /**
+   * The CPU fast path (methods/<method>/cpu-fast.ts), what `backend: 'cpu'` runs when present:
+   * the twin's results (labels identical, maps within 1e-4, tested against it) from WebAssembly
+   * SIMD `kernels`, or from TypeScript loops with the same arithmetic when kernels is null.
+   */
+  cpuFast?(input: CamInput, options: CamOptions, kernels: SimdKernels | null): CamResult;
 }

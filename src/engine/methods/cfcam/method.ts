@@ -1,5 +1,6 @@
 import type { CamMethodDefinition } from '../contract.js';
 import { cfcamCpu } from './cpu.js';
+import { cfcamCpuFast } from './cpu-fast.js';
 import { encodeCfcam } from './gpu.js';
 import { assertNormsFitFloat32, validateCfcamOptions } from './options.js';
 
@@ -8,7 +9,8 @@ export const cfcamMethod: CamMethodDefinition = {
   label: 'CF-CAM',
   capabilities: { gradients: true, scorer: false, evidenceLayer: false },
   validateOptions: (options) => validateCfcamOptions(options),
-  validateInput: (input) => assertNormsFitFloat32(input.activations, input.shape.height * input.shape.width),
+  validateInput: (input, _options, scans) => assertNormsFitFloat32(input.activations, input.shape.height * input.shape.width, scans),
   gpu: { kind: 'recorded', encode: encodeCfcam },
   cpu: cfcamCpu,
+  cpuFast: cfcamCpuFast,
 };

@@ -1,6 +1,7 @@
 /** CF-CAM's options: defaults, resolution and checks, shared by the GPU encoder and the CPU twin. */
 import { InputRangeError, InvalidOptionError } from '../../errors.js';
 import type { BilateralParams, CamOptions, CfcamMode } from '../../types.js';
+import { TYPESCRIPT_SCANS, type ValueScans } from '../../util/finite.js';
 
 /** Mode `bilateral`'s defaults (OpenCV cv2.bilateralFilter parameters). */
 export const DEFAULT_BILATERAL: BilateralParams = { d: 5, sigmaColor: 0.1, sigmaSpace: 5.0 };
@@ -31,9 +32,8 @@ export function validateCfcamOptions(options: CamOptions): void {
  * CF-CAM sums squares of activations (channel norms, pairwise distances) in float32. Reject
  * magnitudes whose squared sums could overflow, which would turn the percentiles into NaN.
  */
-export function assertNormsFitFloat32(activations: Float32Array, pixels: number): void {
-  let largest = 0;
-  for (let i = 0; i < activations.length; i++) largest = Math.max(largest, Math.abs(activations[i]));
+export function assertNormsFitFloat32(activations: Float32Array, pixels: number, scans: ValueScans = TYPESCRIPT_SCANS): void {
+  const largest = scans.maxAbs(activations);
   // A distance sums `pixels` squared differences of up to 2 * largest each.
   const limit = Math.sqrt(3.4e38 / pixels) / 2;
   if (largest > limit) {

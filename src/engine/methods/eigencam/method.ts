@@ -1,5 +1,6 @@
 import type { CamMethodDefinition } from '../contract.js';
 import { eigencamCpu } from './cpu.js';
+import { eigencamCpuFast } from './cpu-fast.js';
 import { encodeEigencam } from './gpu.js';
 import { eigenIterationsOf } from './options.js';
 
@@ -10,4 +11,5 @@ export const eigencamMethod: CamMethodDefinition = {
   validateOptions: (options) => void eigenIterationsOf(options),
   gpu: { kind: 'recorded', encode: encodeEigencam },
   cpu: eigencamCpu,
+  cpuFast: (input, _options, kernels) => eigencamCpuFast(input, kernels),
 };

@@ -1,5 +1,6 @@
 import type { CamMethodDefinition } from '../contract.js';
 import { gradientFamilyCpu, type GradientMethod } from './cpu.js';
+import { gradientFamilyCpuFast } from './cpu-fast.js';
 import { encodeGradientFamily } from './gpu.js';
 
 /**
@@ -12,5 +13,6 @@ export function gradientFamilyMethod(method: GradientMethod, label: string): Cam
     capabilities: { gradients: true, scorer: false, evidenceLayer: false },
     gpu: { kind: 'recorded', encode: (rec, inputs) => encodeGradientFamily(rec, method, inputs) },
     cpu: (input) => gradientFamilyCpu(method, input),
+    cpuFast: (input, _options, kernels) => gradientFamilyCpuFast(method, input, kernels),
   };
 }
