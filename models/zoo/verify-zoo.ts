@@ -1,0 +1,86 @@
+/**
+ * The whole model zoo against torch autograd and a NumPy Grad-CAM (issue 9, item 6).
+ *
+ *   /usr/bin/python3 models/zoo/export_zoo.py [/tmp/webgpu-cam-zoo]
+ *   node --import tsx --import ./scripts/wgsl-raw.mjs models/zoo/verify-zoo.ts [/tmp/webgpu-cam-zoo] [--models a,b] [--variants static17,dynamic] [--gpu] [--markdown FILE]
+ *
+ * Per architecture x variant (models/zoo/zoo-check.ts): rewrite with buildGradientModel, one run
+ * with ONNX Runtime Web's wasm EP (1 thread), gradients against torch (relative 1e-4, or within
+ * 2x torch's own float32 noise against float64), the engine's Grad-CAM (CPU reference; the GPU
+ * engine with --gpu) against NumPy's within 1e-3. Prints the table (markdown), writes
+ * <dir>/report.json and, with --markdown, the table to FILE; exits 1 when any cell fails.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-web';
+import { createCamEngine } from '../../src/engine/engine';
+import { checkZooVariant, type ZooModel, type ZooResult } from './zoo-check';
+
+const VARIANTS = ['static17', 'dynamic', 'softmax', 'opset13', 'opset11'];
+
+function parseArgs(argv: string[]) {
+  let dir = process.env.WEBGPU_CAM_ZOO ?? '/tmp/webgpu-cam-zoo';
+  let models: Set<string> | null = null;
+  let variants = VARIANTS;
+  let gpu = false;
+  let markdown: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--models') models = new Set(argv[++i].split(','));
+    else if (a === '--variants') variants = argv[++i].split(',');
+    else if (a === '--gpu') gpu = true;
+    else if (a === '--markdown') markdown = argv[++i];
+    else dir = a;
+  }
+  return { dir: path.resolve(dir), models, variants, gpu, markdown };
+}
+
+const fmt = (x: number | undefined) => (x === undefined ? '' : Number.isFinite(x) ? x.toExponential(1) : String(x));
+
+function cell(r: ZooResult): string {
+  if (r.error && r.gradRel === undefined) return `error: ${r.error.replace(/\|/g, '/')}`;
+  const verdict = r.pass ? 'pass' : 'FAIL';
+  return `${verdict} ${fmt(r.gradRel)} / ${fmt(r.mapMaxAbs)}${r.error ? ` (${r.error.replace(/\|/g, '/')})` : ''}`;
+}
+
+async function main() {
+  const { dir, models, variants, gpu, markdown } = parseArgs(process.argv.slice(2));
+  ort.env.wasm.numThreads = 1;
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { models: ZooModel[]; torch: string; torchvision: string };
+  const engine = await createCamEngine(gpu ? {} : { backend: 'cpu' });
+  const results: ZooResult[] = [];
+  const started = performance.now();
+  for (const m of manifest.models) {
+    if (models && !models.has(m.name)) continue;
+    for (const v of variants) {
+      const r = await checkZooVariant(dir, m, v, engine);
+      results.push(r);
+      console.error(`${m.name} ${v}: ${cell(r)} [${r.reshape ?? ''} ${r.grid ? `[${r.grid}]` : ''}] ${r.ms} ms`);
+    }
+  }
+  engine.dispose();
+  const totalS = ((performance.now() - started) / 1000).toFixed(0);
+  const rows = [...new Set(results.map((r) => r.model))].map((name) => {
+    const m = manifest.models.find((x) => x.name === name)!;
+    const first = results.find((r) => r.model === name && r.grid);
+    const layer = `${m.module} [${m.activationsShape}]${first && first.reshape !== 'none' ? ` → ${first.reshape} [${first.grid}]` : ''}`;
+    return `| ${name} | ${m.size} | ${layer} | ${variants.map((v) => cell(results.find((r) => r.model === name && r.variant === v)!)).join(' | ')} |`;
+  });
+  const table = [
+    `| architecture | input | target layer (→ transform, grid) | ${variants.join(' | ')} |`,
+    `|---|---|---|${variants.map(() => '---').join('|')}|`,
+    ...rows,
+  ].join('\n');
+  const passed = results.filter((r) => r.pass).length;
+  const summary = `${passed}/${results.length} pass; torch ${manifest.torch}, torchvision ${manifest.torchvision}, onnxruntime-web ${ort.env.versions.web ?? ''}, Grad-CAM on the ${gpu ? 'GPU engine' : 'CPU reference'}; ${totalS} s`;
+  console.log(table);
+  console.log(`\n${summary}`);
+  writeFileSync(path.join(dir, 'report.json'), JSON.stringify({ summary, results }, null, 1));
+  if (markdown) writeFileSync(markdown, `${table}\n\n${summary}\n`);
+  process.exitCode = passed === results.length ? 0 : 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(2);
+});
