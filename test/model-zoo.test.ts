@@ -17,6 +17,7 @@ import { resolveReshapeTransform } from '../src/engine/model/reshape-transform';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
 import { ModelExplainer } from '../src/engine/model/explainer';
 import { InvalidOptionError } from '../src/engine/errors';
+import { parseNpy } from '../src/engine/io/npy';
 import { LAYER_METHODS, MODEL_SCORED_METHODS } from '../src/engine/types';
 import { testEngine } from './helpers/gpu';
 import { randomImage } from './helpers/random';
@@ -144,5 +145,36 @@ describe('every CAM method on a transformer layer (ModelExplainer, GPU engine)',
     await expect(
       ModelExplainer.create({ model: bytesOf('tiny_vit'), engine: await testEngine(), ort, numThreads: 1, reshapeTransform: 'none' }),
     ).rejects.toThrow(/not a \[N, C, H, W\] map: choose reshapeTransform 'tokens'/);
+  });
+});
+
+describe('transformer backward rules in their less common forms (models/zoo/make_op_fixtures.py)', () => {
+  const OPS = path.resolve(ROOT, '../zoo-ops');
+  it.each(['opset17', 'opset13'])('%s: Split, repeated Gather, flip, Where, Expand, Pow 3, Sqrt, middle-axis Softmax, 2-axis LayerNorm, broadcast MatMul', async (opset) => {
+    const dir = path.join(OPS, opset);
+    const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { target: string; classIndex: number; ops: string[] };
+    for (const op of ['Split', 'Gather', 'Slice', 'Where', 'Expand', 'Pow', 'Sqrt', 'Softmax', 'Erf', 'MatMul']) expect(meta.ops).toContain(op);
+    const gm = buildGradientModel(new Uint8Array(readFileSync(path.join(dir, 'model.onnx'))), { target: meta.target });
+    const npy = (f: string) => parseNpy(new Uint8Array(readFileSync(path.join(dir, f))), f);
+    const input = npy('input.npy');
+    const session = await ort.InferenceSession.create(gm.bytes, { executionProviders: ['wasm'] });
+    try {
+      const out = await session.run({
+        [gm.inputName]: new ort.Tensor('float32', input.data as Float32Array, input.shape),
+        [gm.classInputName]: new ort.Tensor('int64', BigInt64Array.of(BigInt(meta.classIndex)), [1]),
+      });
+      const want = npy('gradients.npy').data as Float32Array;
+      const got = out[gm.outputs.gradients].data as Float32Array;
+      let diff = 0;
+      let scale = 0;
+      for (let i = 0; i < want.length; i++) {
+        diff = Math.max(diff, Math.abs(got[i] - want[i]));
+        scale = Math.max(scale, Math.abs(want[i]));
+      }
+      expect(scale).toBeGreaterThan(0);
+      expect(diff).toBeLessThanOrEqual(1e-5 * scale);
+    } finally {
+      await session.release();
+    }
   });
 });

@@ -4,8 +4,8 @@ with torch-autograd references, for models/zoo/verify-zoo.ts (issue 9, item 6).
     /usr/bin/python3 models/zoo/export_zoo.py [out_dir] [--models resnet18,vit_b_16] [--variants static17,opset13]
     /usr/bin/python3 models/zoo/export_zoo.py --tiny test/fixtures/zoo      # the npm-test subset
 
-out_dir defaults to $WEBGPU_CAM_ZOO or /tmp/webgpu-cam-zoo (outside the repository, or under the
-git-ignored models/zoo/out/): the full zoo is several GB and is never committed.
+out_dir defaults to $WEBGPU_CAM_ZOO or models/zoo/out/ (git-ignored): the full zoo is about 6 GB
+and is never committed. The manifest is rewritten after each architecture (a partial run is usable).
 
 Per architecture, <out_dir>/<arch>/ holds:
   <variant>.onnx          static17: opset 17, static [1,3,S,S]; dynamic: opset 17, symbolic batch;
@@ -290,7 +290,8 @@ def main():
     p.add_argument("--tiny", action="store_true", help="the small npm-test subset")
     args = p.parse_args()
     specs = TINY if args.tiny else ARCHS
-    out = args.out or ("test/fixtures/zoo" if args.tiny else os.environ.get("WEBGPU_CAM_ZOO", "/tmp/webgpu-cam-zoo"))
+    default_out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
+    out = args.out or ("test/fixtures/zoo" if args.tiny else os.environ.get("WEBGPU_CAM_ZOO", default_out))
     wanted = [m for m in args.models.split(",") if m] or list(specs)
     variants = [v for v in args.variants.split(",") if v] or (VARIANTS[:4] if args.tiny else VARIANTS)
     if "softmax" in variants and "static17" not in variants:
@@ -305,10 +306,10 @@ def main():
             raise SystemExit(f"unknown architecture {name}; known: {', '.join(specs)}")
         chosen = [v for v in variants if v in TINY_VARIANTS[name]] if args.tiny and not args.variants else variants
         by_name[name] = export_arch(name, specs[name], out, chosen)
-    manifest = {"torch": torch.__version__, "torchvision": torchvision.__version__, "onnx": onnx.__version__,
-                "models": [by_name[n] for n in specs if n in by_name]}
-    with open(manifest_path, "w") as f:
-        json.dump(manifest, f, indent=1)
+        manifest = {"torch": torch.__version__, "torchvision": torchvision.__version__, "onnx": onnx.__version__,
+                    "models": [by_name[n] for n in specs if n in by_name]}
+        with open(manifest_path, "w") as f:
+            json.dump(manifest, f, indent=1)
 
 
 if __name__ == "__main__":

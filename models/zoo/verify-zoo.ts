@@ -1,8 +1,8 @@
 /**
  * The whole model zoo against torch autograd and a NumPy Grad-CAM (issue 9, item 6).
  *
- *   /usr/bin/python3 models/zoo/export_zoo.py [/tmp/webgpu-cam-zoo]
- *   node --import tsx --import ./scripts/wgsl-raw.mjs models/zoo/verify-zoo.ts [/tmp/webgpu-cam-zoo] [--models a,b] [--variants static17,dynamic] [--gpu] [--markdown FILE]
+ *   /usr/bin/python3 models/zoo/export_zoo.py [models/zoo/out]
+ *   node --import tsx --import ./scripts/wgsl-raw.mjs models/zoo/verify-zoo.ts [models/zoo/out] [--models a,b] [--variants static17,dynamic] [--gpu] [--markdown FILE]
  *
  * Per architecture x variant (models/zoo/zoo-check.ts): rewrite with buildGradientModel, one run
  * with ONNX Runtime Web's wasm EP (1 thread), gradients against torch (relative 1e-4, or within
@@ -12,6 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { createCamEngine } from '../../src/engine/engine';
 import { checkZooVariant, type ZooModel, type ZooResult } from './zoo-check';
@@ -19,7 +20,7 @@ import { checkZooVariant, type ZooModel, type ZooResult } from './zoo-check';
 const VARIANTS = ['static17', 'dynamic', 'softmax', 'opset13', 'opset11'];
 
 function parseArgs(argv: string[]) {
-  let dir = process.env.WEBGPU_CAM_ZOO ?? '/tmp/webgpu-cam-zoo';
+  let dir = process.env.WEBGPU_CAM_ZOO ?? path.join(path.dirname(fileURLToPath(import.meta.url)), 'out');
   let models: Set<string> | null = null;
   let variants = VARIANTS;
   let gpu = false;
