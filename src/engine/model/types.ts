@@ -1,8 +1,8 @@
-import type { ReshapeTransform, ReshapeTransformOption } from './reshape-transform.js';
 /**
  * Contracts between the gradient-graph builder (gradient-graph.ts), the ONNX Runtime session
  * wrapper (session.ts) and the `explain` pipeline.
  */
+import type { ReshapeTransform, ReshapeTransformOption } from './reshape-transform.js';
 
 /** A layer whose activations can be explained: a 4-D node output, e.g. of Conv/Relu/Add/Concat. */
 export interface CandidateLayer {
