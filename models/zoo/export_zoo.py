@@ -19,7 +19,9 @@ Per architecture, <out_dir>/<arch>/ holds:
   gradients64.npy         the same in float64 (the float32 noise floor of the gradient)
   gradcam.npy             Grad-CAM written in NumPy from activations/gradients (after the token /
                           channels-last reshape-transform for transformers) at the input size
+  mid.*.npy               the same four for a second, earlier target (MID_TARGETS; not in --tiny)
 and <out_dir>/manifest.json (architectures, target tensors per variant, class, layout, errors).
+--refs-only keeps the .onnx files already there and redoes the torch references and the manifest.
 
 Weights are random (weights=None, seed 0, no network). BatchNorm running statistics are
 re-estimated by forward passes in train mode (BN layers only) on generated images, so activations
@@ -57,7 +59,7 @@ def _tv(name, **kw):
     return lambda: getattr(torchvision.models, name)(weights=None, **kw)
 
 
-# arch -> (builder, input size, target module, layout of the target: 'nchw' | 'tokens' | 'nhwc')
+# arch -> (builder, input size, target module, layout of the target: 'nchw' | 'tokens' | 'nhwc').
 ARCHS = {
     "resnet18": (_tv("resnet18"), 128, "layer4", "nchw"),
     "resnet50": (_tv("resnet50"), 128, "layer4", "nchw"),
@@ -77,6 +79,19 @@ ARCHS = {
     "convnext_tiny": (_tv("convnext_tiny"), 128, "features", "nchw"),
     "vit_b_16": (_tv("vit_b_16", image_size=112), 112, "encoder.layers.encoder_layer_11.ln_1", "tokens"),
     "swin_t": (_tv("swin_t"), 224, "features", "nhwc"),
+}
+
+# A second, earlier target per architecture (one resolution stage before the last, or half-way
+# through a transformer): behind the last block most CNNs have only pooling and the classifier,
+# so its gradient is nearly linear; from here the gradient crosses whole blocks (convs, BN, SE,
+# channel shuffle, attention, LayerNorms, GELUs, window shifts). Files are prefixed "mid.".
+MID_TARGETS = {
+    "resnet18": "layer3", "resnet50": "layer3", "resnext50_32x4d": "layer3", "vgg11_bn": "features.20",
+    "mobilenet_v2": "features.13", "mobilenet_v3_small": "features.8", "efficientnet_b0": "features.5",
+    "densenet121": "features.denseblock3", "googlenet": "inception4e", "inception_v3": "Mixed_6e",
+    "shufflenet_v2_x1_0": "stage3", "squeezenet1_1": "features.7", "regnet_y_400mf": "trunk_output.block3",
+    "mnasnet0_5": "layers.11", "convnext_tiny": "features.5", "vit_b_16": "encoder.layers.encoder_layer_5.ln_1",
+    "swin_t": "features.5",
 }
 
 
@@ -121,6 +136,14 @@ def prepare(build, size):
     for m in model.modules():
         if hasattr(m, "inplace"):
             m.inplace = False  # an in-place op would rewrite a hooked tensor
+    if isinstance(model, torchvision.models.DenseNet):
+        # DenseNet.forward applies F.relu(features, inplace=True), which would overwrite the hooked
+        # `features` output; the same computation without the in-place write (same ONNX graph).
+        def forward(x, self=model):
+            out = F.adaptive_avg_pool2d(F.relu(self.features(x)), (1, 1))
+            return self.classifier(torch.flatten(out, 1))
+
+        model.forward = forward
     heads = getattr(model, "heads", None)
     if heads is not None and isinstance(getattr(heads, "head", None), nn.Linear):
         nn.init.normal_(heads.head.weight, std=0.02)  # ViT: torchvision zero-initialises it
@@ -138,19 +161,19 @@ def prepare(build, size):
     return model
 
 
-def autograd(model, x, target):
-    """Logits and the target's activations and d logit[top-1] / d activations."""
+def autograd(model, x, targets):
+    """Logits and, per target module, its activations and d logit[top-1] / d activations."""
     captured = {}
-    module = dict(model.named_modules())[target]
-    handle = module.register_forward_hook(lambda _m, _i, out: captured.setdefault("a", out))
+    modules = dict(model.named_modules())
+    handles = [modules[t].register_forward_hook(lambda _m, _i, out, t=t: captured.setdefault(t, out)) for t in targets]
     try:
         logits = model(x)
     finally:
-        handle.remove()
-    a = captured["a"]
+        for h in handles:
+            h.remove()
     cls = int(logits.argmax(1)[0])
-    (g,) = torch.autograd.grad(logits[0, cls], a)
-    return logits.detach(), a.detach(), g.detach(), cls
+    grads = torch.autograd.grad(logits[0, cls], [captured[t] for t in targets])
+    return logits.detach(), [captured[t].detach() for t in targets], [g.detach() for g in grads], cls
 
 
 def to_grid(t, layout):
@@ -241,44 +264,61 @@ def export_variant(model, size, variant, out):
     torch.onnx.export(model, x, out, **kw)
 
 
-def export_arch(name, spec, out_root, variants):
+def save_refs(d, prefix, a, g, g64, layout, size):
+    np.save(os.path.join(d, f"{prefix}activations.npy"), a.numpy())
+    np.save(os.path.join(d, f"{prefix}gradients.npy"), g.numpy())
+    np.save(os.path.join(d, f"{prefix}gradients64.npy"), g64.numpy())
+    grid_a, grid_g = to_grid(a.numpy(), layout), to_grid(g.numpy(), layout)
+    np.save(os.path.join(d, f"{prefix}gradcam.npy"), np.ascontiguousarray(gradcam_numpy(grid_a, grid_g, size)))
+    g64n = g64.numpy()
+    noise = float(np.abs(g.numpy().astype(np.float64) - g64n).max() / max(np.abs(g64n).max(), 1e-30))
+    return list(grid_a.shape), noise
+
+
+def export_arch(name, spec, out_root, variants, mid=None, refs_only=False):
     build, size, target, layout = spec
     t0 = time.time()
+    targets = [target] + ([mid] if mid else [])
     model = prepare(build, size)
     x = smooth_images(1, size, torch.Generator().manual_seed(99))
-    logits, a, g, cls = autograd(model, x, target)
+    logits, acts, grads, cls = autograd(model, x, targets)
     model64 = prepare(build, size).double()
-    _l64, _a64, g64, cls64 = autograd(model64, x.double(), target)
+    _l64, _a64, grads64, cls64 = autograd(model64, x.double(), targets)
     d = os.path.join(out_root, name)
     os.makedirs(d, exist_ok=True)
     np.save(os.path.join(d, "input.npy"), x.numpy())
     np.save(os.path.join(d, "logits.npy"), logits.numpy())
-    np.save(os.path.join(d, "activations.npy"), a.numpy())
-    np.save(os.path.join(d, "gradients.npy"), g.numpy())
-    np.save(os.path.join(d, "gradients64.npy"), g64.numpy())
-    grid_a, grid_g = to_grid(a.numpy(), layout), to_grid(g.numpy(), layout)
-    np.save(os.path.join(d, "gradcam.npy"), np.ascontiguousarray(gradcam_numpy(grid_a, grid_g, size)))
-    g32 = g.numpy().astype(np.float64)
-    torch32_vs_64 = float(np.abs(g32 - g64.numpy()).max() / max(np.abs(g64.numpy()).max(), 1e-30))
+    grid, noise = save_refs(d, "", acts[0], grads[0], grads64[0], layout, size)
     entry = {
         "name": name, "dir": name, "size": size, "module": target, "layout": layout, "classIndex": cls,
-        "classIndex64": cls64, "activationsShape": list(a.shape), "gridShape": list(grid_a.shape),
-        "torch32VsTorch64": torch32_vs_64, "variants": {},
+        "classIndex64": cls64, "activationsShape": list(acts[0].shape), "gridShape": grid,
+        "torch32VsTorch64": noise, "variants": {}, "extraTargets": [],
     }
+    extra = None
+    if mid:
+        mgrid, mnoise = save_refs(d, "mid.", acts[1], grads[1], grads64[1], layout, size)
+        extra = {"key": "mid", "module": mid, "activationsShape": list(acts[1].shape), "gridShape": mgrid,
+                 "torch32VsTorch64": mnoise, "variants": {}}
+        entry["extraTargets"].append(extra)
     for v in variants:
         path = os.path.join(d, f"{v}.onnx")
         try:
-            export_variant(model, size, v, path)
-            tensor, op = onnx_target(path, target, a.shape)
+            if not (refs_only and os.path.exists(path)):
+                export_variant(model, size, v, path)
+            tensor, op = onnx_target(path, target, acts[0].shape)
             entry["variants"][v] = {"model": f"{v}.onnx", "target": tensor, "op": op,
                                     "logits": "logits", "bytes": os.path.getsize(path)}
+            if extra is not None:
+                mtensor, mop = onnx_target(path, mid, acts[1].shape)
+                extra["variants"][v] = {"model": f"{v}.onnx", "target": mtensor, "op": mop}
         except Exception as e:  # reported in the table as an export error
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             entry["variants"][v] = {"exportError": f"{type(e).__name__}: {msg}"[:300]}
             traceback.print_exc(limit=1)
     entry["exportSeconds"] = round(time.time() - t0, 1)
-    print(f"{name}: class {cls}, target {target} {list(a.shape)} -> grid {list(grid_a.shape)}, "
-          f"torch32 vs 64 {torch32_vs_64:.2e}, {entry['exportSeconds']} s", flush=True)
+    print(f"{name}: class {cls}, target {target} {list(acts[0].shape)} -> grid {grid}, "
+          f"torch32 vs 64 {noise:.2e}" + (f"; mid {mid} {list(acts[1].shape)}, torch32 vs 64 {extra['torch32VsTorch64']:.2e}" if mid else "")
+          + f", {entry['exportSeconds']} s", flush=True)
     return entry
 
 
@@ -288,6 +328,7 @@ def main():
     p.add_argument("--models", default="")
     p.add_argument("--variants", default="")
     p.add_argument("--tiny", action="store_true", help="the small npm-test subset")
+    p.add_argument("--refs-only", action="store_true", help="keep existing .onnx files, redo the torch references")
     args = p.parse_args()
     specs = TINY if args.tiny else ARCHS
     default_out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out")
@@ -305,7 +346,8 @@ def main():
         if name not in specs:
             raise SystemExit(f"unknown architecture {name}; known: {', '.join(specs)}")
         chosen = [v for v in variants if v in TINY_VARIANTS[name]] if args.tiny and not args.variants else variants
-        by_name[name] = export_arch(name, specs[name], out, chosen)
+        mid = None if args.tiny else MID_TARGETS.get(name)
+        by_name[name] = export_arch(name, specs[name], out, chosen, mid=mid, refs_only=args.refs_only)
         manifest = {"torch": torch.__version__, "torchvision": torchvision.__version__, "onnx": onnx.__version__,
                     "models": [by_name[n] for n in specs if n in by_name]}
         with open(manifest_path, "w") as f:

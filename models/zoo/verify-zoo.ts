@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { createCamEngine } from '../../src/engine/engine';
-import { checkZooVariant, type ZooModel, type ZooResult } from './zoo-check';
+import { checkZooVariant, targetView, type ZooModel, type ZooResult } from './zoo-check';
 
 const VARIANTS = ['static17', 'dynamic', 'softmax', 'opset13', 'opset11'];
 
@@ -49,29 +49,41 @@ async function main() {
   ort.env.wasm.numThreads = 1;
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { models: ZooModel[]; torch: string; torchvision: string };
   const engine = await createCamEngine(gpu ? {} : { backend: 'cpu' });
-  const results: ZooResult[] = [];
+  const results: (ZooResult & { key: string })[] = [];
   const started = performance.now();
+  const keys = new Set<string>(['default']);
   for (const m of manifest.models) {
     if (models && !models.has(m.name)) continue;
-    for (const v of variants) {
-      const r = await checkZooVariant(dir, m, v, engine);
-      results.push(r);
-      console.error(`${m.name} ${v}: ${cell(r)} [${r.reshape ?? ''} ${r.grid ? `[${r.grid}]` : ''}] ${r.ms} ms`);
+    const views: [string, ZooModel][] = [['default', m], ...(m.extraTargets ?? []).map((t): [string, ZooModel] => [t.key, targetView(m, t.key)])];
+    for (const [key, view] of views) {
+      keys.add(key);
+      for (const v of variants) {
+        const r = { ...(await checkZooVariant(dir, view, v, engine)), key };
+        results.push(r);
+        console.error(`${m.name} ${key} ${v}: ${cell(r)} [${r.reshape ?? ''} ${r.grid ? `[${r.grid}]` : ''}] ${r.ms} ms`);
+      }
     }
   }
   engine.dispose();
   const totalS = ((performance.now() - started) / 1000).toFixed(0);
-  const rows = [...new Set(results.map((r) => r.model))].map((name) => {
-    const m = manifest.models.find((x) => x.name === name)!;
-    const first = results.find((r) => r.model === name && r.grid);
-    const layer = `${m.module} [${m.activationsShape}]${first && first.reshape !== 'none' ? ` → ${first.reshape} [${first.grid}]` : ''}`;
-    return `| ${name} | ${m.size} | ${layer} | ${variants.map((v) => cell(results.find((r) => r.model === name && r.variant === v)!)).join(' | ')} |`;
+  const tables = [...keys].map((key) => {
+    const mine = results.filter((r) => r.key === key);
+    const rows = [...new Set(mine.map((r) => r.model))].map((name) => {
+      const base = manifest.models.find((x) => x.name === name)!;
+      const m = key === 'default' ? base : targetView(base, key);
+      const first = mine.find((r) => r.model === name && r.grid);
+      const layer = `${m.module} [${m.activationsShape}]${first && first.reshape !== 'none' ? ` → ${first.reshape} [${first.grid}]` : ''}`;
+      return `| ${name} | ${m.size} | ${layer} | ${variants.map((v) => cell(mine.find((r) => r.model === name && r.variant === v)!)).join(' | ')} |`;
+    });
+    return [
+      `Target: ${key === 'default' ? 'the default layer (the last feature block)' : `'${key}' (an earlier block, export_zoo.py MID_TARGETS)`}`,
+      '',
+      `| architecture | input | target layer (→ transform, grid) | ${variants.join(' | ')} |`,
+      `|---|---|---|${variants.map(() => '---').join('|')}|`,
+      ...rows,
+    ].join('\n');
   });
-  const table = [
-    `| architecture | input | target layer (→ transform, grid) | ${variants.join(' | ')} |`,
-    `|---|---|---|${variants.map(() => '---').join('|')}|`,
-    ...rows,
-  ].join('\n');
+  const table = tables.join('\n\n');
   const passed = results.filter((r) => r.pass).length;
   const summary = `${passed}/${results.length} pass; torch ${manifest.torch}, torchvision ${manifest.torchvision}, onnxruntime-web ${ort.env.versions.web ?? ''}, Grad-CAM on the ${gpu ? 'GPU engine' : 'CPU reference'}; ${totalS} s`;
   console.log(table);

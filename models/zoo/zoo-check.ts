@@ -32,6 +32,26 @@ export interface ZooModel {
   gridShape: number[];
   torch32VsTorch64: number;
   variants: Record<string, ZooVariant>;
+  /** Further targets (export_zoo.py MID_TARGETS), their reference files prefixed `<key>.`. */
+  extraTargets?: ZooTarget[];
+  /** Set by targetView: the reference files' prefix ('' for the default target). */
+  filePrefix?: string;
+}
+
+export interface ZooTarget {
+  key: string;
+  module: string;
+  activationsShape: number[];
+  gridShape: number[];
+  torch32VsTorch64: number;
+  variants: Record<string, ZooVariant>;
+}
+
+/** The model as seen from one of its extra targets (same models, input, logits and class). */
+export function targetView(m: ZooModel, key: string): ZooModel {
+  const t = m.extraTargets?.find((x) => x.key === key);
+  if (!t) throw new Error(`${m.name} has no target '${key}'`);
+  return { ...m, ...t, filePrefix: `${key}.`, extraTargets: [] };
 }
 
 export interface ZooResult {
@@ -137,15 +157,16 @@ export async function checkZooVariant(
       [gm.inputName]: new ort.Tensor('float32', input.data as Float32Array, input.shape),
       [gm.classInputName]: new ort.Tensor('int64', BigInt64Array.of(BigInt(m.classIndex)), [1]),
     });
-    const torchGrad = readNpy(path.join(dir, 'gradients.npy')).data as Float32Array;
-    const torchGrad64 = readNpy(path.join(dir, 'gradients64.npy')).data as Float64Array;
+    const ref = (file: string) => path.join(dir, `${m.filePrefix ?? ''}${file}`);
+    const torchGrad = readNpy(ref('gradients.npy')).data as Float32Array;
+    const torchGrad64 = readNpy(ref('gradients64.npy')).data as Float64Array;
 
     // 1. The layer as the model has it (no reshape-transform) against torch autograd.
     const raw = buildGradientModel(bytes, { target: v.target!, logits, reshapeTransform: 'none' });
     const rawOut = await runOnce(raw.bytes, feeds(raw));
     const f32 = (out: ort.InferenceSession.OnnxValueMapType, name: string) => out[name].data as Float32Array;
     result.logitsRel = relErr(f32(rawOut, raw.outputs.logits), readNpy(path.join(dir, 'logits.npy')).data as Float32Array);
-    result.activationsRel = relErr(f32(rawOut, raw.outputs.activations), readNpy(path.join(dir, 'activations.npy')).data as Float32Array);
+    result.activationsRel = relErr(f32(rawOut, raw.outputs.activations), readNpy(ref('activations.npy')).data as Float32Array);
     const grad = f32(rawOut, raw.outputs.gradients);
     result.gradRel = relErr(grad, torchGrad);
     result.gradRelVs64 = relErr(grad, torchGrad64);
@@ -162,7 +183,7 @@ export async function checkZooVariant(
       gradients: f32(out, gm.outputs.gradients),
       classIndices: Int32Array.of(m.classIndex),
     });
-    const want = readNpy(path.join(dir, 'gradcam.npy')).data as Float32Array;
+    const want = readNpy(ref('gradcam.npy')).data as Float32Array;
     result.mapMaxAbs = relErr(cam.maps, want) * Math.max(maxAbs(want), 1e-30);
 
     const gradOk = result.gradRel <= GRAD_REL_TOLERANCE || result.gradRelVs64 <= Math.max(GRAD_REL_TOLERANCE, 2 * m.torch32VsTorch64);
