@@ -230,13 +230,25 @@ def module_of(node_name):
     return ".".join(p.split(".")[-1] for p in parts)
 
 
+_LOADED = {}
+
+
+def _load_inferred(path):
+    """The model and its ONNX shape inference, once per file (targets share them)."""
+    key = (path, os.path.getmtime(path))
+    if key not in _LOADED:
+        _LOADED.clear()
+        model = onnx.load(path)
+        _LOADED[key] = (model, onnx.shape_inference.infer_shapes(model))
+    return _LOADED[key]
+
+
 def onnx_target(path, module, shape):
-    model = onnx.load(path)
+    model, inferred = _load_inferred(path)
     nodes = [n for n in model.graph.node if (lambda m: m == module or m.startswith(module + "."))(module_of(n.name))]
     if not nodes:
         raise RuntimeError(f"no ONNX node in the scope of '{module}'")
     name = nodes[-1].output[0]
-    inferred = onnx.shape_inference.infer_shapes(model)
     dims = None
     for v in list(inferred.graph.value_info) + list(inferred.graph.output):
         if v.name == name:
