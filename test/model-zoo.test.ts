@@ -48,6 +48,7 @@ describe('model zoo subset: gradients vs torch, Grad-CAM vs NumPy', () => {
     expect(r.gradRel).toBeLessThanOrEqual(GRAD_REL_TOLERANCE);
     expect(r.mapMaxAbs).toBeLessThanOrEqual(MAP_TOLERANCE);
     expect(r.pass).toBe(true);
+    expect(r.withinNoise).toBe(false);
   });
 });
 

