@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-web';
 import { createCamEngine } from '../../src/engine/engine';
+import { nodeGpu, swiftshaderEnvironment } from '../../src/engine/gpu/node';
 import { checkZooVariant, targetView, type ZooModel, type ZooResult } from './zoo-check';
 
 const VARIANTS = ['static17', 'dynamic', 'softmax', 'opset13', 'opset11'];
@@ -48,7 +49,9 @@ async function main() {
   const { dir, models, variants, gpu, markdown } = parseArgs(process.argv.slice(2));
   ort.env.wasm.numThreads = 1;
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { models: ZooModel[]; torch: string; torchvision: string };
-  const engine = await createCamEngine(gpu ? {} : { backend: 'cpu' });
+  // --gpu: Dawn in this process, on Chromium's SwiftShader when no GPU driver is set (as the tests do).
+  if (gpu) Object.assign(process.env, swiftshaderEnvironment() ?? {});
+  const engine = await createCamEngine(gpu ? { gpu: await nodeGpu() } : { backend: 'cpu' });
   const results: (ZooResult & { key: string })[] = [];
   const started = performance.now();
   const keys = new Set<string>(['default']);
