@@ -1,4 +1,3 @@
-import imageState from '../methods/cfcam/cfcam_state.wgsl?raw';
 import reduce from './wgsl/reduce.wgsl?raw';
 import scan from './wgsl/scan.wgsl?raw';
 import flatIndex from './wgsl/flat_index.wgsl?raw';
@@ -8,8 +7,6 @@ import flatIndex from './wgsl/flat_index.wgsl?raw';
  * followed by its own file; each snippet is written once, in src/engine/gpu/wgsl/.
  */
 export const WGSL_LIBRARY = {
-  /** CF-CAM's per-image ImageState struct, NONE, lerp_numpy. */
-  imageState,
   /** reduce_sum / reduce_min / reduce_max over a workgroup (needs WG). */
   reduce,
   /** exclusive_scan over a workgroup (needs WG). */

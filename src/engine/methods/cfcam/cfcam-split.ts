@@ -1,13 +1,12 @@
 import source from './cfcam_split.wgsl?raw';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../../gpu/recorder.js';
-import { IMAGE_STATE_BYTES } from './cfcam-state.js';
-import { withLibraries } from '../../gpu/wgsl-library.js';
+import { IMAGE_STATE_BYTES, withCfcamState } from './cfcam-state.js';
 
 const WG = 256;
 const kernel: KernelDef = {
   name: 'cfcam_split',
-  source: withLibraries(source, 'imageState', 'scan'),
+  source: withCfcamState(source, 'scan'),
   bindings: ['read', 'read', 'write', 'write', 'write', 'uniform'],
 };
 

@@ -1,3 +1,6 @@
+import imageState from './cfcam_state.wgsl?raw';
+import { withLibraries, type WGSL_LIBRARY } from '../../gpu/wgsl-library.js';
+
 /** Bytes of one image's ImageState (cfcam_state.wgsl): 16 four-byte words. */
 export const IMAGE_STATE_BYTES = 64;
 
@@ -15,3 +18,11 @@ export const STATE_FIELDS = {
   selectRank: 10,
   radius: 12,
 } as const;
+
+/**
+ * A CF-CAM kernel's full source: the shared snippets it names, then CF-CAM's ImageState struct,
+ * NONE and lerp_numpy (cfcam_state.wgsl), then the kernel's own file.
+ */
+export function withCfcamState(source: string, ...libraries: (keyof typeof WGSL_LIBRARY)[]): string {
+  return withLibraries(`${imageState}\n${source}`, ...libraries);
+}

@@ -3,7 +3,7 @@ import filterSource from './cluster_filter.wgsl?raw';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import { workgroupGrid, type BufferBinding, type Recorder, type StagePass } from '../../gpu/recorder.js';
 import type { BilateralParams, CfcamMode } from '../../types.js';
-import { withLibraries } from '../../gpu/wgsl-library.js';
+import { withCfcamState } from './cfcam-state.js';
 // One definition of OpenCV's radius rule (cvRound rounds halves to even) for both backends.
 import { bilateralRadius } from './filters-cpu.js';
 
@@ -11,12 +11,12 @@ const WG = 64;
 const FILTER_WG = 64;
 const meanKernel: KernelDef = {
   name: 'cluster_mean',
-  source: withLibraries(meanSource, 'flatIndex', 'imageState'),
+  source: withCfcamState(meanSource, 'flatIndex'),
   bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
 };
 const filterKernel: KernelDef = {
   name: 'cluster_filter',
-  source: withLibraries(filterSource, 'imageState', 'reduce'),
+  source: withCfcamState(filterSource, 'reduce'),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
 

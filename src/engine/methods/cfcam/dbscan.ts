@@ -4,7 +4,7 @@ import resolveSource from './dbscan_resolve.wgsl?raw';
 import numberSource from './dbscan_number.wgsl?raw';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../../gpu/recorder.js';
-import { withLibraries } from '../../gpu/wgsl-library.js';
+import { withCfcamState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
@@ -12,22 +12,22 @@ const WG = 64;
 const SPAN = 16;
 const coreKernel: KernelDef = {
   name: 'dbscan_core',
-  source: withLibraries(coreSource, 'imageState'),
+  source: withCfcamState(coreSource),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
 const unionKernel: KernelDef = {
   name: 'dbscan_union',
-  source: withLibraries(unionSource, 'imageState'),
+  source: withCfcamState(unionSource),
   bindings: ['read', 'read', 'read', 'write', 'uniform'],
 };
 const resolveKernel: KernelDef = {
   name: 'dbscan_resolve',
-  source: withLibraries(resolveSource, 'imageState'),
+  source: withCfcamState(resolveSource),
   bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
 };
 const numberKernel: KernelDef = {
   name: 'dbscan_number',
-  source: withLibraries(numberSource, 'imageState', 'scan'),
+  source: withCfcamState(numberSource, 'scan'),
   bindings: ['write', 'read', 'read', 'read', 'write', 'write', 'write', 'write', 'uniform'],
 };
 

@@ -2,17 +2,17 @@ import gatherSource from './gather_remaining.wgsl?raw';
 import distanceSource from './pairwise_distance.wgsl?raw';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import type { BufferBinding, Recorder, StagePass } from '../../gpu/recorder.js';
-import { withLibraries } from '../../gpu/wgsl-library.js';
+import { withCfcamState } from './cfcam-state.js';
 
 const WG = 64;
 const gatherKernel: KernelDef = {
   name: 'gather_remaining',
-  source: withLibraries(gatherSource, 'imageState'),
+  source: withCfcamState(gatherSource),
   bindings: ['read', 'read', 'read', 'write', 'uniform'],
 };
 const distanceKernel: KernelDef = {
   name: 'pairwise_distance',
-  source: withLibraries(distanceSource, 'imageState'),
+  source: withCfcamState(distanceSource),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 

@@ -2,7 +2,7 @@ import histogramSource from './radix_histogram.wgsl?raw';
 import selectSource from './radix_select.wgsl?raw';
 import type { KernelDef } from '../../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../../gpu/recorder.js';
-import { withLibraries } from '../../gpu/wgsl-library.js';
+import { withCfcamState } from './cfcam-state.js';
 import type { ImageChunk } from './pairwise-distance.js';
 
 const WG = 64;
@@ -10,12 +10,12 @@ const WG = 64;
 const SPAN = 32;
 const histogramKernel: KernelDef = {
   name: 'radix_histogram',
-  source: withLibraries(histogramSource, 'imageState'),
+  source: withCfcamState(histogramSource),
   bindings: ['read', 'read', 'write', 'uniform'],
 };
 const selectKernel: KernelDef = {
   name: 'radix_select',
-  source: withLibraries(selectSource, 'imageState'),
+  source: withCfcamState(selectSource),
   bindings: ['write', 'write', 'uniform'],
 };
 
