@@ -4,6 +4,7 @@ import { type CamOptions, type CluscamDetails, type CluscamOptions } from '../en
 import type { CamMethod } from '../engine/methods/registry.js';
 import { CAM_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
+import { RESHAPE_TRANSFORMS, type ReshapeTransformOption } from '../engine/model/reshape-transform.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
@@ -32,6 +33,9 @@ Options:
   --model FILE            ONNX model (default: the bundled digits model)
   --layer NAME            target layer (a node output; default: the model's feature layer,
                           else the deepest 4-D feature; see --list-layers)
+  --reshape T             transformer layers: auto (default: from the shape), none, tokens,
+                          tokens:N (drop N leading tokens), channels-last; tokens [B,1+h*w,D]
+                          become [B,D,h,w] without the class token, [B,H,W,D] become [B,D,H,W]
   --method M              ${CAM_METHODS.join(', ')} (default cfcam)
   --class K               class to explain (default: the top-1 prediction)
   --score-batch N         scorecam, cluscam: masked inputs per model run (default 16)
@@ -62,6 +66,7 @@ const SPEC = {
   image: 'string',
   model: 'string',
   layer: 'string',
+  reshape: 'string',
   method: 'string',
   class: 'string',
   out: 'string',
@@ -82,6 +87,14 @@ const SPEC = {
 } as const;
 
 const CLUSCAM_FLAGS = ['clusters', 'drop-ratio', 'temperature', 'seed', 'inits'] as const;
+
+/** --reshape: one of RESHAPE_TRANSFORMS or tokens:N (checked against the layer when the model is rewritten). */
+function reshapeFlag(args: ParsedArgs): ReshapeTransformOption | undefined {
+  const value = optionalString(args, 'reshape');
+  if (value === undefined) return undefined;
+  if ((RESHAPE_TRANSFORMS as readonly string[]).includes(value) || /^tokens:\d+$/.test(value)) return value as ReshapeTransformOption;
+  throw new UsageError(`--reshape must be one of ${RESHAPE_TRANSFORMS.join(', ')} or tokens:N, got '${value}'`);
+}
 
 /** Score-CAM / ClusCAM options from the flags; they are refused for methods that do not use them. */
 export function scoredCamOptions(args: ParsedArgs, method: CamMethod): CamOptions {
@@ -146,7 +159,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
   if (flag(args, 'list-layers')) {
     const layers = listCandidateLayers(modelBytes);
     if (flag(args, 'json')) console.log(JSON.stringify(layers));
-    else for (const l of layers) console.log(`${l.name}  ${l.op}  [${l.shape.join(',')}]`);
+    else for (const l of layers) console.log(`${l.name}  ${l.op}  [${l.shape.join(',')}]${l.grid ? `  ${l.layout} -> [${l.grid.join(',')}]` : ''}`);
     return 0;
   }
 
@@ -172,6 +185,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
     explainer = await ModelExplainer.create({
       model: modelBytes,
       layer: optionalString(args, 'layer'),
+      reshapeTransform: reshapeFlag(args),
       metadata: loadModelMetadata(modelPath),
       engine,
       numThreads: 1,
@@ -196,6 +210,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
           model: modelPath,
           image: imagePath,
           layer: explainer.layer,
+          reshape: explainer.gradientModel.reshape.kind === 'none' ? null : { ...explainer.gradientModel.reshape },
           method,
           backend: engine.backend,
           adapter: engine.adapterName,
@@ -210,7 +225,9 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
         }),
       );
     } else {
-      console.log(`${method} on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}, layer ${explainer.layer}`);
+      const r = explainer.gradientModel.reshape;
+      const grid = r.kind === 'none' ? '' : ` (${r.kind}${r.prefixTokens ? `, ${r.prefixTokens} leading token(s) dropped` : ''}: [${r.from.join(',')}] -> [${r.to.join(',')}])`;
+      console.log(`${method} on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}, layer ${explainer.layer}${grid}`);
       console.log('top-5:');
       for (const s of result.top5) {
         console.log(`  ${String(s.index).padStart(4)}  ${(s.name ?? '').padEnd(12)} logit ${s.logit.toFixed(3).padStart(8)}  p ${s.probability.toFixed(4)}`);

@@ -18,7 +18,7 @@
 import { createCamEngine, type CamEngine } from '../engine.js';
 import { DisposedError, ExplainAbortedError, GpuUnavailableError, InvalidOptionError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
-import { ModelExplainer, type ModelMetadata } from '../model/explainer.js';
+import { ModelExplainer, type ExplainerOptions, type ModelMetadata } from '../model/explainer.js';
 import { parseModelMetadata } from '../model/metadata-parse.js';
 import type { OrtModule } from '../model/session.js';
 import type { CandidateLayer } from '../model/types.js';
@@ -43,6 +43,8 @@ export interface CreateExplainerOptions {
   ort?: OrtModule;
   /** wasm EP threads (needs cross-origin isolation for more than 1). */
   numThreads?: number;
+  /** Transformer layers: token / channels-last layout to [1, D, h, w] ('auto' from the shape; see reshape-transform.ts). */
+  reshapeTransform?: ExplainerOptions['reshapeTransform'];
 }
 
 export interface ExplainOptions {
@@ -113,7 +115,7 @@ export class Explainer {
     const [bytes, metadata] = await Promise.all([modelBytes(options.model), modelMetadata(options.metadata)]);
     const { engine, fallbackReason } = await createEngine(options);
     try {
-      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads });
+      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads, reshapeTransform: options.reshapeTransform });
       return new Explainer(model, engine, !options.context, metadata, fallbackReason);
     } catch (error) {
       if (!options.context) engine.dispose();

@@ -22,6 +22,7 @@ import { BatchedClassifier } from './batched-model.js';
 import type { RgbaImage } from '../display/overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
+import type { ReshapeTransformOption } from './reshape-transform.js';
 
 /** What a model needs besides its weights; shipped as JSON next to the bundled model. */
 export interface ModelMetadata {
@@ -45,6 +46,11 @@ export interface ExplainerOptions {
   /** ONNX Runtime module to use (default: loaded by session.ts). */
   ort?: OrtModule;
   numThreads?: number;
+  /**
+   * Transformer layers: how the layer becomes the [1, D, h, w] map the CAM methods need (tokens
+   * with the class token dropped, channels-last transposed); default 'auto', from the shape.
+   */
+  reshapeTransform?: ReshapeTransformOption;
 }
 
 export interface ClassScore {
@@ -132,7 +138,12 @@ export class ModelExplainer {
     const metadata = options.metadata ?? {};
     const layer = options.layer ?? metadata.featureLayer ?? candidates[0]?.name;
     if (!layer) throw new InvalidOptionError('the model has no 4-D feature layer on the path to its logits to explain');
-    const gradientModel = buildGradientModel(options.model, { target: layer });
+    const gradientModel = buildGradientModel(options.model, { target: layer, reshapeTransform: options.reshapeTransform });
+    if (gradientModel.activationsShape.length !== 4) {
+      throw new InvalidOptionError(
+        `layer '${layer}' is [${gradientModel.activationsShape.join(',')}], not a [N, C, H, W] map: choose reshapeTransform 'tokens' or 'channels-last' (CLI --reshape) or another layer`,
+      );
+    }
     const session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
     const classifier = new BatchedClassifier({
       model: options.model,

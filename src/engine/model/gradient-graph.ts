@@ -15,6 +15,7 @@ import { ancestorsOf, differentiableDescendants, isDifferentiableInput } from '.
 import { BACKWARD_RULES } from './backward/index.js';
 import { GraphBuilder, unsupported, type BackwardContext } from './backward/context.js';
 import type { GradientModel, GradientModelOptions } from './types.js';
+import { appendReshapeTransform, resolveReshapeTransform } from './reshape-transform.js';
 
 /** ScatterElements with reduction (MaxPool backward) needs opset 16; the rules need >= 13. */
 const MIN_OPSET = 13;
@@ -104,17 +105,29 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
   const taken = new Set([...produced, ...(graph.input ?? []).map((i) => i.name!)]);
   const free = (name: string) => (taken.has(name) ? b.fresh(name) : name);
   const outputs = { logits, activations: free('activations'), gradients: free('gradients') };
-  const activationsShape = info.shapes.get(target);
-  if (!activationsShape) throw new ModelFormatError(`shape of layer '${target}' could not be inferred`);
+  const layerShape = info.shapes.get(target);
+  if (!layerShape) throw new ModelFormatError(`shape of layer '${target}' could not be inferred`);
+  // Transformer layers (tokens, channels-last) become [B, D, h, w] inside the graph: reshape-transform.ts.
+  const imageShape = info.shapes.get(imageInput.name!);
+  const reshape = resolveReshapeTransform(layerShape, imageShape?.length === 4 ? [imageShape[2], imageShape[3]] : undefined, options.reshapeTransform);
+  const activationsShape = reshape.to;
 
   // The target is renamed to `activations` (not copied by an Identity): ORT's graph optimizer
   // (1.30, Pad fusion next to an Identity-fed graph output) otherwise loses track of the tensor.
   const tail: NodeProto[] = [];
-  if (outputNames.includes(target)) tail.push(makeNode('Identity', [target], [outputs.activations], b.fresh('activations_out')));
-  else renameTensor([...nodes, ...b.nodes], target, outputs.activations);
-  const gradProducer = b.nodes.find((n) => n.output!.includes(gradient));
-  if (gradProducer) renameTensor(b.nodes, gradient, outputs.gradients);
-  else tail.push(makeNode('Identity', [gradient], [outputs.gradients], b.fresh('gradients_out')));
+  if (reshape.kind !== 'none') {
+    const before = b.nodes.length;
+    const acts = appendReshapeTransform(b, target, reshape);
+    const grad = appendReshapeTransform(b, gradient, reshape);
+    renameTensor(b.nodes.slice(before), acts, outputs.activations);
+    renameTensor(b.nodes.slice(before), grad, outputs.gradients);
+  } else {
+    if (outputNames.includes(target)) tail.push(makeNode('Identity', [target], [outputs.activations], b.fresh('activations_out')));
+    else renameTensor([...nodes, ...b.nodes], target, outputs.activations);
+    const gradProducer = b.nodes.find((n) => n.output!.includes(gradient));
+    if (gradProducer) renameTensor(b.nodes, gradient, outputs.gradients);
+    else tail.push(makeNode('Identity', [gradient], [outputs.gradients], b.fresh('gradients_out')));
+  }
   graph.node = [...nodes, ...b.nodes, ...tail];
   graph.initializer = [...(graph.initializer ?? []), ...b.initializers];
   graph.input = [
@@ -139,6 +152,7 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
     classInputName,
     numClasses,
     activationsShape: [...activationsShape],
+    reshape,
     outputs,
   };
 }

@@ -17,6 +17,7 @@ import {
   type GraphProto,
   type NodeProto,
 } from './onnx-io.js';
+import { inferTransformerNode } from './shapes-transformer.js';
 
 /** A statically known value (small integer tensors and float scalars). */
 export interface ConstValue {
@@ -138,6 +139,8 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
   };
   const op = node.opType ?? '';
   const x = s(0);
+  // Transformer shape subgraphs (Mod, Range, ConstantOfShape, Expand, constant N-D Slice, ...).
+  if (inferTransformerNode(node, shapes, consts)) return;
 
   switch (op) {
     case 'Constant': {

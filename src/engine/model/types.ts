@@ -2,6 +2,7 @@
  * Contracts between the gradient-graph builder (gradient-graph.ts), the ONNX Runtime session
  * wrapper (session.ts) and the `explain` pipeline.
  */
+import type { ReshapeTransform, ReshapeTransformOption } from './reshape-transform.js';
 
 /** A layer whose activations can be explained: a 4-D node output, e.g. of Conv/Relu/Add/Concat. */
 export interface CandidateLayer {
@@ -13,6 +14,9 @@ export interface CandidateLayer {
   shape: number[];
   /** Longest path length from the model input; candidates are listed deepest first. */
   depth: number;
+  /** Transformer token / channels-last layers: the layout and the [N, D, h, w] grid the CAM methods see. */
+  layout?: 'tokens' | 'channels-last';
+  grid?: number[];
 }
 
 export interface GradientModelOptions {
@@ -26,6 +30,11 @@ export interface GradientModelOptions {
    * named `class_onehot`.
    */
   classInput?: 'index' | 'onehot';
+  /**
+   * Transformer layers: how the target becomes [B, D, h, w] (tokens with the class token dropped,
+   * channels-last transposed); default 'auto' (from the shape). See reshape-transform.ts.
+   */
+  reshapeTransform?: ReshapeTransformOption;
 }
 
 /** The rewritten model: one forward run returns logits, the target's activations and d logit[class] / d activations. */
@@ -38,8 +47,10 @@ export interface GradientModel {
   /** Name of the class input ('class_index' or 'class_onehot'). */
   classInputName: string;
   numClasses: number;
-  /** Static shape of the activations and gradients, [N, C, H, W]. */
+  /** Static shape of the activations and gradients, [N, C, H, W] (after the reshape-transform). */
   activationsShape: number[];
+  /** The reshape-transform applied to the target layer ('none' for [N, C, H, W] layers). */
+  reshape: ReshapeTransform;
   /** Output names in the new model. */
   outputs: { logits: string; activations: string; gradients: string };
 }

@@ -6,6 +6,7 @@ import { gemm, matMul } from './linear.js';
 import { batchNormalization, conv } from './conv.js';
 import { averagePool, globalAveragePool, maxPool, reduceMean } from './pooling.js';
 import { concat, pad, passThrough, reshapeBack, transpose } from './shape-ops.js';
+import { TRANSFORMER_RULES } from './transformer.js';
 
 export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Add: add,
@@ -35,6 +36,8 @@ export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Identity: passThrough,
   Dropout: passThrough,
   Pad: pad,
+  // Vision transformers (issue 9, item 5): LayerNorm, attention Softmax, token Gather/Slice/Split, ...
+  ...TRANSFORMER_RULES,
 };
 
 /**
