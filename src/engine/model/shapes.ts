@@ -36,7 +36,8 @@ const UNARY_SAME_SHAPE = new Set([
   'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Identity', 'Dropout', 'Tanh',
   'Softplus', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Softmax', 'LogSoftmax', 'Elu', 'Selu',
   'Gelu', 'Mish', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Cast',
-  'PRelu', 'Reciprocal', 'Not', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf',
+  'PRelu', 'Reciprocal', 'Not', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'Softsign',
+  'Celu', 'ThresholdedRelu', 'LRN', 'Hardmax', 'GroupNormalization',
 ]);
 
 const BROADCAST = new Set([
@@ -303,9 +304,18 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
       return;
     case 'ReduceMean':
     case 'ReduceSum':
-    case 'ReduceMax': {
+    case 'ReduceMax':
+    case 'ReduceMin':
+    case 'ReduceProd':
+    case 'ReduceL1':
+    case 'ReduceL2':
+    case 'ReduceLogSumExp':
+    case 'ReduceSumSquare': {
       if (!x) return;
+      // Axes: an attribute (ReduceSum < 13, the others < 18) or input 1 (from then on).
       const axes = attrInts(node, 'axes') ?? c(1)?.values;
+      if (ins[1] && !c(1)) return;
+      if ((!axes || axes.length === 0) && attrInt(node, 'noop_with_empty_axes', 0) === 1) return setShape(x);
       const keep = attrInt(node, 'keepdims', 1) === 1;
       const set = new Set((axes && axes.length ? axes : x.map((_, i) => i)).map((a) => normAxis(a, x.length)));
       return setShape(keep ? x.map((d, i) => (set.has(i) ? 1 : d)) : x.filter((_, i) => !set.has(i)));
@@ -321,9 +331,52 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
     case 'Split': {
       if (!x) return;
       const axis = normAxis(attrInt(node, 'axis', 0), x.length);
-      const split = c(1)?.values ?? attrInts(node, 'split') ?? outs.map(() => x[axis] / outs.length);
+      // Opset 18's num_outputs (or no sizes at all): equal parts, the last one smaller if need be.
+      const part = Math.ceil(x[axis] / outs.length);
+      const equal = outs.map((_, k) => Math.min(part, x[axis] - k * part));
+      const split = c(1)?.values ?? attrInts(node, 'split') ?? equal;
       split.forEach((n, k) => setShape(x.map((d, i) => (i === axis ? n : d)), k));
       return;
+    }
+    case 'ConstantOfShape': {
+      const dims = c(0)?.values;
+      if (!dims) return;
+      const t = findAttr(node, 'value')?.t;
+      const fill = t ? decodeTensor(t).values[0] ?? 0 : 0;
+      return setConst({ dims, values: new Array(prod(dims)).fill(fill) });
+    }
+    case 'Expand': {
+      const target = c(1)?.values;
+      if (!x || !target) return;
+      const dims = broadcastShapes([x, target]);
+      const v = c(0);
+      if (v && prod(v.dims) === 1) return setConst({ dims, values: new Array(prod(dims)).fill(v.values[0]) });
+      return setShape(dims);
+    }
+    case 'Tile': {
+      const repeats = c(1)?.values;
+      if (x && repeats) setShape(x.map((d, i) => d * repeats[i]));
+      return;
+    }
+    case 'Range': {
+      const [start, limit, delta] = [c(0), c(1), c(2)].map((v) => v?.values[0]);
+      if (start === undefined || limit === undefined || delta === undefined || delta === 0) return;
+      const n = Math.max(0, Math.ceil((limit - start) / delta));
+      return setConst({ dims: [n], values: Array.from({ length: n }, (_, i) => start + i * delta) });
+    }
+    case 'Resize':
+    case 'Upsample': {
+      if (!x) return;
+      // Resize-11+: [X, roi, scales, sizes] (opset 18 adds `axes`); Upsample/Resize-10: [X, scales].
+      const scalesIn = op === 'Upsample' || ins.length === 2 ? c(1) : c(2);
+      const scales = scalesIn?.values ?? findAttr(node, 'scales')?.floats ?? undefined;
+      const sizes = c(3)?.values;
+      const axes = (attrInts(node, 'axes') ?? x.map((_, i) => i)).map((a) => normAxis(a, x.length));
+      const dims = [...x];
+      if (sizes && sizes.length) axes.forEach((a, i) => (dims[a] = sizes[i]));
+      else if (scales && scales.length) axes.forEach((a, i) => (dims[a] = Math.floor(x[a] * scales[i])));
+      else return;
+      return setShape(dims);
     }
     default:
       break;
