@@ -60,6 +60,26 @@ export function broadcastShapes(shapes: number[][]): number[] {
 }
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+
+/** Visit every index of `dims` in row-major order. */
+function forEachIndex(dims: number[], visit: (idx: number[]) => void): void {
+  if (dims.some((d) => d === 0)) return;
+  const idx = dims.map(() => 0);
+  for (;;) {
+    visit(idx);
+    let k = dims.length - 1;
+    while (k >= 0 && ++idx[k] === dims[k]) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
+/** Values of a constant read at `source(outIndex, axis)` per axis, for an output of `dims`. */
+function gatherConst(v: ConstValue, dims: number[], source: (out: number, axis: number) => number): number[] {
+  const strides = v.dims.map((_, a) => prod(v.dims.slice(a + 1)));
+  const values: number[] = [];
+  forEachIndex(dims, (idx) => values.push(v.values[idx.reduce((acc, i, a) => acc + source(i, a) * strides[a], 0)]));
+  return values;
+}
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 /** Spatial output size of a sliding window (Conv / pools), ONNX explicit-pad or auto_pad rules. */
@@ -233,10 +253,8 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
         ranges[a] = [st, en, step];
       });
       const v = c(0);
-      if (v && x.length === 1) {
-        const [st, , step] = ranges[0];
-        return setConst({ dims, values: Array.from({ length: dims[0] }, (_, i) => v.values[st + i * step]) });
-      }
+      // Small constants of any rank are sliced too (torch's Pad exports reverse a [4, 2] table).
+      if (v) return setConst({ dims, values: gatherConst(v, dims, (out, axis) => ranges[axis][0] + out * ranges[axis][2]) });
       return setShape(dims);
     }
     case 'Reshape': {
@@ -257,7 +275,16 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
     case 'Transpose': {
       if (!x) return;
       const perm = attrInts(node, 'perm') ?? x.map((_, i) => x.length - 1 - i);
-      return setShape(perm.map((p) => x[p]));
+      const dims = perm.map((p) => x[p]);
+      const v = c(0);
+      if (v) {
+        // Output index i along axis k reads input axis perm[k]: invert to per-input-axis lookups.
+        const values: number[] = [];
+        const strides = x.map((_, a) => prod(x.slice(a + 1)));
+        forEachIndex(dims, (idx) => values.push(v.values[idx.reduce((acc, i, k) => acc + i * strides[perm[k]], 0)]));
+        return setConst({ dims, values });
+      }
+      return setShape(dims);
     }
     case 'Gemm': {
       const a = s(0);

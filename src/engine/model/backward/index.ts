@@ -6,6 +6,7 @@ import { gemm, matMul } from './linear.js';
 import { batchNormalization, conv } from './conv.js';
 import { averagePool, globalAveragePool, maxPool, reduceMean } from './pooling.js';
 import { concat, pad, passThrough, reshapeBack, transpose } from './shape-ops.js';
+import { IMPORT_BACKWARD_RULES } from './import-rules.js';
 
 export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Add: add,
@@ -35,6 +36,8 @@ export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Identity: passThrough,
   Dropout: passThrough,
   Pad: pad,
+  // Imported models (issue 9): other exporters' activations, sums and upsampling.
+  ...IMPORT_BACKWARD_RULES,
 };
 
 /**
@@ -54,7 +57,10 @@ export const NON_DIFFERENTIABLE_INPUTS: Record<string, number[]> = {
   Unsqueeze: [1],
   ReduceMean: [1],
   ReduceSum: [1],
-  Pad: [1, 3],
+  Pad: [1, 2, 3],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  ConstantOfShape: [0],
   Slice: [1, 2, 3, 4],
   Split: [1],
   Expand: [1],
