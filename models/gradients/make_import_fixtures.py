@@ -413,6 +413,7 @@ def main():
     set_opset(m, 7)
     case("legacy-opset7", legacy, x, m, scopes, 2, notes="torch opset-9 export respelled as opset 7 (Upsample-7 scales attribute); Pad/Clip/ReduceSum/Squeeze attributes")
     case("legacy-opset9", legacy, x, export(legacy, x, 9), scopes, 2, explain="probability", notes="Upsample-9; probability of the Softmax head")
+    case("legacy-opset10", legacy, x, export(legacy, x, 10), ["relu6"], 2, notes="Resize-10 (scales input, asymmetric nearest)")
     case("legacy-opset11", legacy, x, export(legacy, x, 11, dynamic={"input": {0: "N"}, "logits": {0: "N"}}), scopes, 2, notes="dynamic batch; Resize-11; Pad/Clip inputs")
     dyn = {"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch"}}
     case("legacy-opset13", legacy, x, export(legacy, x, 13, dynamic=dyn, fold=False), scopes, 2,
@@ -518,9 +519,10 @@ def main():
     targets = []
     probs = paddle(x).detach().numpy()[0]
     cls = int(np.argmax(probs))
-    for tensor, scope in wanted.items():
-        logits, act, grad = references(paddle, x, scope, cls, "logits")
-        targets.append({"stem": scope.replace(".", "_"), "target": rename[tensor], "module": scope, "classIndex": [cls], "explain": "logits",
+    for tensor, scope, explain in [(t, s, "logits") for t, s in wanted.items()] + [(t, s, "probability") for t, s in wanted.items() if s == "last.act"]:
+        logits, act, grad = references(paddle, x, scope, cls, explain)
+        stem = scope.replace(".", "_") + ("_probability" if explain == "probability" else "")
+        targets.append({"stem": stem, "target": rename[tensor], "module": scope, "classIndex": [cls], "explain": explain,
                         "options": {"inputSize": [h, w]}, "inputLayout": "nchw", "activationsShape": list(act.shape),
                         "logits": logits, "activations": act, "gradients": grad})
     save_case("paddle-mobilenetv3", m, x.numpy(), targets, "Paddle2ONNX-style: opset 11, dims p2o.DynamicDimension.k, Softmax head, Add/Clip/Mul/Div hardswish, HardSigmoid(0.2,0.5) SE gates, depthwise convs")
