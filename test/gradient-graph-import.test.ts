@@ -146,10 +146,14 @@ describe('imported models: choices and errors', () => {
     expect(() => buildGradientModel(nhwc, { target: 'x', logits: 'nope' })).toThrow(UnknownLayerError);
   });
 
-  it('an NHWC model forced to NCHW reads its channels from the wrong axis and says so', () => {
-    expect(() => listCandidateLayers(nhwc, { inputLayout: 'nchw' })).not.toThrow();
-    const gm = buildGradientModel(nhwc, { target: listCandidateLayers(nhwc)[0].name });
-    expect(gm.input).toMatchObject({ layout: 'nhwc', layoutSource: 'detected', shape: [1, 3, 10, 10] });
+  it('detects NHWC and honours a layout override, reporting which was used', () => {
+    const detected = buildGradientModel(nhwc, { target: listCandidateLayers(nhwc)[0].name });
+    expect(detected.input).toMatchObject({ layout: 'nhwc', layoutSource: 'detected', shape: [1, 3, 10, 10], declared: ['unk__0', 10, 10, 3] });
+    expect(detected.inputName).toBe('input_nchw');
+    // Forced NCHW, the input is fed as it is declared (the model's own Transpose follows).
+    const forced = buildGradientModel(nhwc, { target: listCandidateLayers(nhwc)[0].name, inputLayout: 'nchw' });
+    expect(forced.input).toMatchObject({ layout: 'nchw', layoutSource: 'option', shape: [1, 10, 10, 3] });
+    expect(forced.inputName).toBe('input');
   });
 
   it('a model without any feature map says why there is no candidate', () => {

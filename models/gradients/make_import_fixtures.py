@@ -77,13 +77,14 @@ class SE(nn.Module):
         return self.scale(x, self.gate(self.expand(self.act(self.reduce(self.pool(x))))))
 
 
-# --- Legacy: PRelu, constant Pad, ReLU6 (Clip), nearest Upsample x2, strided conv, Elu, SE with
+# --- Legacy: PRelu, BatchNormalization (not after a conv: kept), constant Pad, ReLU6 (Clip), nearest Upsample x2, strided conv, Elu, SE with
 # Sigmoid, ReduceSum, Unsqueeze/Squeeze, ReduceMean, Gemm, Softmax head.
 class Legacy(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
         self.prelu = nn.PReLU(6)
+        self.bn = nn.BatchNorm2d(6)
         self.pad = nn.ZeroPad2d(1)
         self.conv2 = nn.Conv2d(6, 8, 3)
         self.relu6 = nn.ReLU6()
@@ -98,7 +99,7 @@ class Legacy(nn.Module):
         self.head = nn.Softmax(dim=1)
 
     def forward(self, x):
-        x = self.relu6(self.conv2(self.pad(self.prelu(self.conv1(x)))))
+        x = self.relu6(self.conv2(self.pad(self.bn(self.prelu(self.conv1(x))))))
         x = self.elu(self.conv3(self.up(x)))
         x = self.sq(self.mix(self.se(x)))
         return self.head(self.fc(self.mean(x)))
@@ -250,6 +251,62 @@ class PaddleMobileNetV3(nn.Module):
         return self.head(self.fc(torch.flatten(self.pool(x), 1)))
 
 
+class Sum3(nn.Module):
+    def forward(self, a, b, c):
+        return a + b + c
+
+
+class Mean2(nn.Module):
+    def forward(self, a, b):
+        return (a + b) / 2
+
+
+class Softsign(nn.Module):
+    def forward(self, x):
+        return x / (1 + x.abs())
+
+
+class Cube(nn.Module):
+    def forward(self, x):
+        return torch.pow(x, 3.0)
+
+
+class Smoothstep(nn.Module):
+    """sqrt(b^2 + 1), its reciprocal, negated, plus exp(b / 2)."""
+
+    def forward(self, b):
+        return torch.neg(torch.reciprocal(torch.sqrt(b * b + 1))) + torch.exp(0.5 * b)
+
+
+# --- Elementwise: Celu, Softsign, Sqrt, Reciprocal, Neg, Exp, Pow, Max, Min (path in both
+# operands), Sum of three, Mean of two, Cast to float; Softsign/Sum/Mean fused from torch's
+# spelling, the Cast inserted.
+class Elementwise(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.celu = nn.CELU(0.8)
+        self.softsign = Softsign()
+        self.smooth = Smoothstep()
+        self.cube = Cube()
+        self.sum3 = Sum3()
+        self.mean2 = Mean2()
+        self.conv2 = nn.Conv2d(6, 8, 3, 2, 1)
+        self.act = nn.ReLU()
+        self.mean = Mean()
+        self.fc = nn.Linear(8, 4)
+        self.head = nn.Identity()
+
+    def forward(self, x):
+        a = self.celu(self.conv1(x))
+        b = self.softsign(a)
+        f = self.cube(self.smooth(b))
+        g = torch.maximum(f, b)
+        h = torch.minimum(g, a)
+        m = self.mean2(self.sum3(h, a, b), g)
+        return self.head(self.fc(self.mean(self.act(self.conv2(m)))))
+
+
 # --- ONNX rewrites -----------------------------------------------------------------------------
 
 def export(model, x, opset, dynamic=None, fold=True, outputs=("logits",)):
@@ -308,17 +365,22 @@ def split_num_outputs(m):
 
 
 def fuse_scope(m, scope, op_type, **attrs):
-    """Replace every node of a module scope ('/gelu/...') by one node of `op_type`."""
+    """Replace every node of a module scope ('/gelu/...') by one node of `op_type` on the scope's
+    non-constant inputs (in order of use)."""
     nodes = [n for n in m.graph.node if n.name.startswith(f"/{scope}/")]
     inside = {o for n in nodes for o in n.output}
-    first_in = next(i for n in nodes for i in n.input if i and i not in inside and const_value(m, i) is None)
+    ins = []
+    for n in nodes:
+        for i in n.input:
+            if i and i not in inside and const_value(m, i) is None and i not in ins:
+                ins.append(i)
     used_outside = {i for n in m.graph.node if n not in nodes for i in n.input} | {o.name for o in m.graph.output}
     out = [o for n in nodes for o in n.output if o in used_outside]
     assert len(out) == 1, (scope, out)
     idx = list(m.graph.node).index(nodes[0])
     for n in nodes:
         m.graph.node.remove(n)
-    m.graph.node.insert(idx, helper.make_node(op_type, [first_in], out, name=f"/{scope}/{op_type}", **attrs))
+    m.graph.node.insert(idx, helper.make_node(op_type, ins, out, name=f"/{scope}/{op_type}", **attrs))
     return out[0]
 
 
@@ -405,7 +467,9 @@ def main():
 
     # Legacy at opsets 7, 9, 11 (dynamic batch), 13 (dynamic H/W), 17, and 18 / 21 rewrites.
     torch.manual_seed(2)
-    legacy = Legacy().eval()
+    legacy = Legacy()
+    randomize_bn(legacy)
+    legacy.eval()
     x = torch.randn(1, 3, 12, 12)
     scopes = ["elu", "relu6", "prelu"]
     m = export(legacy, x, 9)
@@ -471,6 +535,21 @@ def main():
     g.node.insert(idx, helper.make_node("Gemm", [mm2.input[0], "wfc"], list(mm2.output), name="/gemm_transB", transB=1))
     case("heads-opset13", heads, x, m, ["act2", "act1"], 1, notes="Flatten axis 2, Gemm transA, Gemm transB without bias, Sigmoid head")
     case("heads-sigmoid-probability", heads, x, m, ["act2"], 1, explain="probability", notes="probability of a Sigmoid head")
+
+    # Elementwise ops at opset 13, Softsign/Sum/Mean fused, a Cast to float inserted after Mean.
+    torch.manual_seed(7)
+    elementwise = Elementwise().eval()
+    x = torch.randn(1, 3, 8, 8)
+    m = export(elementwise, x, 13)
+    fuse_scope(m, "softsign", "Softsign")
+    fuse_scope(m, "sum3", "Sum")
+    mean_out = fuse_scope(m, "mean2", "Mean")
+    cast_out = mean_out + "_cast"
+    for n in m.graph.node:
+        n.input[:] = [cast_out if i == mean_out else i for i in n.input]
+    idx = next(k for k, n in enumerate(m.graph.node) if mean_out in n.output)
+    m.graph.node.insert(idx + 1, helper.make_node("Cast", [mean_out], [cast_out], name="/cast_float", to=TensorProto.FLOAT))
+    case("elementwise-opset13", elementwise, x, m, ["celu", "softsign", "cube"], 1, notes="Celu, Softsign, Sqrt, Reciprocal, Neg, Exp, Pow, Max, Min, Sum, Mean, Cast; no head")
 
     # NHWC input with dynamic batch, three outputs.
     torch.manual_seed(5)

@@ -18,7 +18,8 @@ import type { CandidateLayer, CandidateOptions } from './types.js';
 const FEATURE_MAP_OPS = new Set([
   'Conv', 'Relu', 'Clip', 'Add', 'Concat', 'BatchNormalization', 'Mul', 'Sigmoid', 'LeakyRelu',
   'HardSwish', 'HardSigmoid', 'MaxPool', 'AveragePool', 'Sub', 'Div', 'Sum', 'PRelu', 'Elu',
-  'Selu', 'Celu', 'Tanh', 'Softplus', 'Mish', 'Gelu', 'InstanceNormalization', 'Resize', 'Max', 'Min',
+  'Selu', 'Celu', 'Tanh', 'Softplus', 'Softsign', 'Mish', 'Gelu', 'Erf', 'Exp', 'Neg', 'Sqrt', 'Reciprocal',
+  'Pow', 'InstanceNormalization', 'Resize', 'Max', 'Min', 'Mean',
 ]);
 
 /** Ops that keep the layout of their (first 4-D) input. */

@@ -82,7 +82,9 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
       b,
       node,
       needs,
-      shape: (name) => info.shapes.get(name) ?? unsupported(ctx, `shape of '${name}' is not static`),
+      shape: (name) =>
+        info.shapes.get(name) ??
+        unsupported(ctx, `the shape of '${name}' could not be inferred (made by ${producerOf(nodes, name)}); give a static input size (--input-size HxW)`),
       constant: (name) => info.consts.get(name)?.values,
     };
     const dX = BACKWARD_RULES[node.opType!](ctx, dY);
@@ -149,4 +151,10 @@ function uniquePrefix(nodes: NodeProto[], extra: string[]): string {
   let prefix = '/cam_grad/';
   for (let k = 0; names.some((n) => n.startsWith(prefix)); k++) prefix = `/cam_grad${k}/`;
   return prefix;
+}
+
+/** "op X (node 'n')" for the node that makes `tensor`, for error messages. */
+function producerOf(nodes: NodeProto[], tensor: string): string {
+  const n = nodes.find((x) => (x.output ?? []).includes(tensor));
+  return n ? `op ${n.opType} (node '${n.name || tensor}')` : 'no node: a graph input or initializer';
 }

@@ -37,7 +37,7 @@ const UNARY_SAME_SHAPE = new Set([
   'Softplus', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Softmax', 'LogSoftmax', 'Elu', 'Selu',
   'Gelu', 'Mish', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Cast',
   'PRelu', 'Reciprocal', 'Not', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'Softsign',
-  'Celu', 'ThresholdedRelu', 'LRN', 'Hardmax', 'GroupNormalization',
+  'Celu', 'ThresholdedRelu', 'LRN', 'Hardmax', 'GroupNormalization', 'Sin', 'Cos',
 ]);
 
 const BROADCAST = new Set([
