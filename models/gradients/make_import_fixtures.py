@@ -427,6 +427,8 @@ def references(model, x, scope, cls, explain, head_index=None):
     h2.remove()
     probs = out[head_index] if head_index is not None else out
     logits = captured["logits"]
+    if isinstance(model.head, nn.Identity):
+        probs = torch.softmax(logits, dim=1)  # no head: the probability is softmax of the logits
     model.zero_grad()
     (logits if explain == "logits" else probs)[0, cls].backward()
     act = captured["act"]
@@ -550,6 +552,7 @@ def main():
     idx = next(k for k, n in enumerate(m.graph.node) if mean_out in n.output)
     m.graph.node.insert(idx + 1, helper.make_node("Cast", [mean_out], [cast_out], name="/cast_float", to=TensorProto.FLOAT))
     case("elementwise-opset13", elementwise, x, m, ["celu", "softsign", "cube"], 1, notes="Celu, Softsign, Sqrt, Reciprocal, Neg, Exp, Pow, Max, Min, Sum, Mean, Cast; no head")
+    case("elementwise-probability", elementwise, x, m, ["celu"], 1, explain="probability", notes="no head: probability = softmax of the logits")
 
     # NHWC input with dynamic batch, three outputs.
     torch.manual_seed(5)

@@ -18,7 +18,7 @@
 import { createCamEngine, type CamEngine } from '../engine.js';
 import { DisposedError, ExplainAbortedError, GpuUnavailableError, InvalidOptionError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
-import { ModelExplainer, type ModelMetadata } from '../model/explainer.js';
+import { ModelExplainer, type ExplainerOptions, type ModelMetadata } from '../model/explainer.js';
 import { parseModelMetadata } from '../model/metadata-parse.js';
 import type { OrtModule } from '../model/session.js';
 import type { CandidateLayer } from '../model/types.js';
@@ -41,6 +41,11 @@ export interface CreateExplainerOptions {
   ort?: OrtModule;
   /** wasm EP threads (needs cross-origin isolation for more than 1). */
   numThreads?: number;
+  /** Models from other exporters: input size for dynamic H/W, layout, output, logits or probability. */
+  inputSize?: ExplainerOptions['inputSize'];
+  inputLayout?: ExplainerOptions['inputLayout'];
+  output?: ExplainerOptions['output'];
+  explain?: ExplainerOptions['explain'];
 }
 
 export interface ExplainOptions {
@@ -111,7 +116,8 @@ export class Explainer {
     const [bytes, metadata] = await Promise.all([modelBytes(options.model), modelMetadata(options.metadata)]);
     const { engine, fallbackReason } = await createEngine(options);
     try {
-      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads });
+      const { inputSize, inputLayout, output, explain } = options;
+      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads, inputSize, inputLayout, output, explain });
       return new Explainer(model, engine, !options.context, metadata, fallbackReason);
     } catch (error) {
       if (!options.context) engine.dispose();
