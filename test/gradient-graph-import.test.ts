@@ -14,7 +14,7 @@ import { parseNpy } from '../src/engine/io/npy';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
 import { listCandidateLayers, requireCandidateLayers } from '../src/engine/model/candidates';
 import { DynamicInputError, NoCandidateLayerError, UnknownLayerError, UnsupportedOpError, ModelFormatError } from '../src/engine/model/errors';
-import { decodeModel, encodeModel } from '../src/engine/model/onnx-io';
+import { DataType, decodeModel, encodeModel, floatTensor, makeNode, makeValueInfo } from '../src/engine/model/onnx-io';
 import type { GradientModelOptions } from '../src/engine/model/types';
 import { tinyModel } from './helpers/onnx-models';
 
@@ -167,6 +167,29 @@ describe('imported models: choices and errors', () => {
   it('an unsupported op is a typed one-line error naming op, node and what to do', () => {
     expect(() => buildGradientModel(tinyModel('Round'), { target: 'conv_out' })).toThrow(UnsupportedOpError);
     expect(() => buildGradientModel(tinyModel('Round'), { target: 'conv_out' })).toThrow(/unsupported op Round \(node 'the_act'\).*; pick a deeper target layer/);
+  });
+
+  it('a linear Resize on the path is refused with the reason', () => {
+    const model = encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 13 }],
+      graph: {
+        name: 'resize',
+        node: [
+          makeNode('Conv', ['x', 'w'], ['conv_out'], 'conv', { pads: [1, 1, 1, 1] }),
+          makeNode('Resize', ['conv_out', '', 'scales'], ['up'], 'the_resize', { mode: 'linear' }),
+          makeNode('GlobalAveragePool', ['up'], ['gap'], 'gap'),
+          makeNode('Flatten', ['gap'], ['logits'], 'flatten'),
+        ],
+        initializer: [floatTensor('w', [2, 3, 3, 3], new Array(54).fill(0.1)), floatTensor('scales', [4], [1, 1, 2, 2])],
+        input: [makeValueInfo('x', DataType.FLOAT, [1, 3, 4, 4])],
+        output: [makeValueInfo('logits', DataType.FLOAT, [1, 2])],
+      },
+    });
+    expect(listCandidateLayers(model).map((c) => c.name)).toEqual(['up', 'conv_out']);
+    expect(() => buildGradientModel(model, { target: 'conv_out' })).toThrow(UnsupportedOpError);
+    expect(() => buildGradientModel(model, { target: 'conv_out' })).toThrow(/unsupported op Resize \(node 'the_resize'\).*mode 'linear'.*; pick a deeper target layer/);
+    expect(() => buildGradientModel(model, { target: 'up' })).not.toThrow();
   });
 
   it('a too old opset is a ModelFormatError', () => {

@@ -23,7 +23,7 @@ import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
 import { prepareModelBytes, withGraphOutput, type InputLayout, type PreparedInput } from './prepare.js';
 import type { ExplainedScore } from './head.js';
-import { NoCandidateLayerError } from './errors.js';
+import { ModelFormatError, NoCandidateLayerError } from './errors.js';
 
 /** What a model needs besides its weights; shipped as JSON next to the bundled model. */
 export interface ModelMetadata {
@@ -163,7 +163,13 @@ export class ModelExplainer {
     if (!layer) throw new NoCandidateLayerError(noCandidateReason(prepared.bytes, output));
     const gradientModel = buildGradientModel(prepared.bytes, { target: layer, logits: output, explain: options.explain });
     gradientModel.input = prepared.input;
-    const session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
+    let session: ModelSession;
+    try {
+      session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      throw new ModelFormatError(`ONNX Runtime could not load the model rewritten for layer '${layer}' (${reason}); try another layer (--layer), or check that ONNX Runtime runs the model itself`);
+    }
     const classifier = new BatchedClassifier({
       // Scored methods read the logits, which sit below a Softmax head: make them an output.
       model: withGraphOutput(prepared.bytes, gradientModel.outputs.logits),
