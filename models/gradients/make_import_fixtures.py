@@ -53,6 +53,13 @@ class SumMix(nn.Module):
         return x + 0.1 * x.sum(dim=1, keepdim=True)
 
 
+class Crop(nn.Module):
+    """Drop the first row and column (Slice: attributes before opset 10, inputs from then on)."""
+
+    def forward(self, x):
+        return x[:, :, 1:, 1:]
+
+
 class SqueezeBack(nn.Module):
     def forward(self, x):
         return x.unsqueeze(2).squeeze(2)
@@ -77,11 +84,12 @@ class SE(nn.Module):
         return self.scale(x, self.gate(self.expand(self.act(self.reduce(self.pool(x))))))
 
 
-# --- Legacy: PRelu, BatchNormalization (not after a conv: kept), constant Pad, ReLU6 (Clip), nearest Upsample x2, strided conv, Elu, SE with
+# --- Legacy: Slice (before the targets), PRelu, BatchNormalization (not after a conv: kept), constant Pad, ReLU6 (Clip), nearest Upsample x2, strided conv, Elu, SE with
 # Sigmoid, ReduceSum, Unsqueeze/Squeeze, ReduceMean, Gemm, Softmax head.
 class Legacy(nn.Module):
     def __init__(self):
         super().__init__()
+        self.crop = Crop()
         self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
         self.prelu = nn.PReLU(6)
         self.bn = nn.BatchNorm2d(6)
@@ -99,7 +107,7 @@ class Legacy(nn.Module):
         self.head = nn.Softmax(dim=1)
 
     def forward(self, x):
-        x = self.relu6(self.conv2(self.pad(self.bn(self.prelu(self.conv1(x))))))
+        x = self.relu6(self.conv2(self.pad(self.bn(self.prelu(self.conv1(self.crop(x)))))))
         x = self.elu(self.conv3(self.up(x)))
         x = self.sq(self.mix(self.se(x)))
         return self.head(self.fc(self.mean(x)))

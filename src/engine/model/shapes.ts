@@ -233,10 +233,11 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
       return v ? setConst(v) : setShape(x);
     }
     case 'Slice': {
-      const starts = c(1)?.values;
-      const ends = c(2)?.values;
+      // Inputs from opset 10; attributes before (read here too: the opset upgrade asks for ranks).
+      const starts = c(1)?.values ?? attrInts(node, 'starts');
+      const ends = c(2)?.values ?? attrInts(node, 'ends');
       if (!x || !starts || !ends) return;
-      const axes = c(3)?.values ?? starts.map((_, i) => i);
+      const axes = c(3)?.values ?? attrInts(node, 'axes') ?? starts.map((_, i) => i);
       const steps = c(4)?.values ?? starts.map(() => 1);
       const dims = [...x];
       const ranges = x.map((d) => [0, d, 1]);
