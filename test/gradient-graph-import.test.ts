@@ -16,6 +16,7 @@ import { listCandidateLayers, requireCandidateLayers } from '../src/engine/model
 import { DynamicInputError, NoCandidateLayerError, UnknownLayerError, UnsupportedOpError, ModelFormatError } from '../src/engine/model/errors';
 import { DataType, decodeModel, encodeModel, floatTensor, makeNode, makeValueInfo } from '../src/engine/model/onnx-io';
 import type { GradientModelOptions } from '../src/engine/model/types';
+import { prepareModelBytes } from '../src/engine/model/prepare';
 import { tinyModel } from './helpers/onnx-models';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/gradients/import');
@@ -75,6 +76,15 @@ function nhwcToNchw(data: Float32Array, [n, h, w, c]: number[]): Float32Array {
 
 const report: string[] = [];
 
+async function runModel(bytes: Uint8Array, feeds: Record<string, ort.Tensor>) {
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
 describe.each(cases)('imported model: $name', ({ name, dir, targets }) => {
   const bytes = new Uint8Array(readFileSync(path.join(dir, 'model.onnx')));
   const input = readNpy(path.join(dir, 'input.npy'));
@@ -83,6 +93,18 @@ describe.each(cases)('imported model: $name', ({ name, dir, targets }) => {
   it('lists the fixture targets among the candidates', () => {
     const names = listCandidateLayers(bytes, options).map((c) => c.name);
     for (const t of targets) expect(names).toContain(t.target);
+  });
+
+  it('the prepared model (input resolved, opset upgraded) computes what the original does', async () => {
+    const prepared = prepareModelBytes(bytes, options);
+    const data = targets[0].inputLayout === 'nhwc' ? nhwcToNchw(input.data as Float32Array, input.shape) : (input.data as Float32Array);
+    const ownInput = decodeModel(bytes).graph!.input![0].name!;
+    const original = await runModel(bytes, { [ownInput]: new ort.Tensor('float32', input.data as Float32Array, input.shape) });
+    const after = await runModel(prepared.bytes, { [prepared.input.name]: new ort.Tensor('float32', data, prepared.input.shape) });
+    for (const [name, value] of Object.entries(original)) {
+      const a = value.data as Float32Array;
+      expect(maxDiff(after[name].data as Float32Array, a)).toBeLessThanOrEqual(1e-6 * Math.max(maxAbs(a), 1));
+    }
   });
 
   it.each(targets)('$module ($explain): gradients match torch', async (t) => {
@@ -190,6 +212,45 @@ describe('imported models: choices and errors', () => {
     expect(() => buildGradientModel(model, { target: 'conv_out' })).toThrow(UnsupportedOpError);
     expect(() => buildGradientModel(model, { target: 'conv_out' })).toThrow(/unsupported op Resize \(node 'the_resize'\).*mode 'linear'.*; pick a deeper target layer/);
     expect(() => buildGradientModel(model, { target: 'up' })).not.toThrow();
+  });
+
+  it('a pre-13 Softmax over a 4-D map (coerced to 2-D) is spelled out with the same result', async () => {
+    const w = floatTensor('w', [2, 3, 3, 3], Array.from({ length: 54 }, (_, i) => Math.sin(i)));
+    const model = encodeModel({
+      irVersion: 6,
+      opsetImport: [{ domain: '', version: 11 }],
+      graph: {
+        name: 'softmax4d',
+        node: [
+          makeNode('Conv', ['x', 'w'], ['conv_out'], 'conv', { pads: [1, 1, 1, 1] }),
+          makeNode('Softmax', ['conv_out'], ['soft'], 'soft', { axis: 1 }),
+          makeNode('GlobalAveragePool', ['soft'], ['gap'], 'gap'),
+          makeNode('Flatten', ['gap'], ['logits'], 'flatten'),
+        ],
+        initializer: [w],
+        input: [makeValueInfo('x', DataType.FLOAT, [1, 3, 4, 4])],
+        output: [makeValueInfo('logits', DataType.FLOAT, [1, 2])],
+      },
+    });
+    const prepared = prepareModelBytes(model);
+    expect(decodeModel(prepared.bytes).graph!.node!.map((n) => n.opType)).toEqual(['Conv', 'Flatten', 'Softmax', 'Shape', 'Reshape', 'GlobalAveragePool', 'Flatten']);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 48 }, (_, i) => Math.cos(i)), [1, 3, 4, 4]);
+    const a = (await runModel(model, { x })).logits.data as Float32Array;
+    const b = (await runModel(prepared.bytes, { x })).logits.data as Float32Array;
+    expect(maxDiff(a, b)).toBeLessThanOrEqual(1e-7);
+  });
+
+  it('Paddle-style -1 dims are dynamic too', () => {
+    const model = decodeModel(paddle);
+    for (const d of model.graph!.input![0].type!.tensorType!.shape!.dim!) {
+      if (d.dimParam) {
+        d.dimValue = -1;
+        d.dimParam = '';
+      }
+    }
+    const gm = buildGradientModel(encodeModel(model), { target: listCandidateLayers(paddle, { inputSize: [32, 96] })[0].name, inputSize: [32, 96] });
+    expect(gm.input.declared).toEqual(['-1', 3, '-1', '-1']);
+    expect(gm.input.dynamic).toEqual(['batch', 'height', 'width']);
   });
 
   it('a too old opset is a ModelFormatError', () => {
