@@ -65,8 +65,9 @@ Options:
 Score-CAM and ClusCAM need no gradients but run the model again on masked copies of the
 image: once per channel of the layer (scorecam) or once per cluster (cluscam), in batches.
 
-Model metadata (normalisation mean/std, class names, feature layer) is read from a JSON file
-next to the model: MODEL.json, or model.json in the model's folder.`;
+Model metadata (normalisation mean/std, class names, feature layer, input_size, input_layout,
+output) is read from a JSON file next to the model: MODEL.json, or model.json in the model's
+folder. The summary (and --json) says which input size, layout, output and score were used.`;
 
 const SPEC = {
   image: 'string',
