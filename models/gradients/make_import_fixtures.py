@@ -315,6 +315,42 @@ class Elementwise(nn.Module):
         return self.head(self.fc(self.mean(self.act(self.conv2(m)))))
 
 
+class GlobalMaxGate(nn.Module):
+    """x * sigmoid(global max of x): a max-pooled squeeze-excite gate (GlobalMaxPool)."""
+
+    def __init__(self):
+        super().__init__()
+        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.scale = Scale()
+
+    def forward(self, x):
+        return self.scale(x, torch.sigmoid(self.pool(x)))
+
+
+class AMax(nn.Module):
+    def forward(self, x):
+        return x.amax(dim=(2, 3))
+
+
+# --- Maxima: GlobalMaxPool (an SE-like gate), ReduceMax over H, W as the pooling (Keras
+# GlobalMaxPooling2D), Gemm.
+class Maxima(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.act1 = nn.Tanh()
+        self.gate = GlobalMaxGate()
+        self.conv2 = nn.Conv2d(6, 8, 3, 2, 1)
+        self.act2 = nn.Softplus()
+        self.pool = AMax()
+        self.fc = nn.Linear(8, 3)
+        self.head = nn.Identity()
+
+    def forward(self, x):
+        x = self.gate(self.act1(self.conv1(x)))
+        return self.head(self.fc(self.pool(self.act2(self.conv2(x)))))
+
+
 # --- ONNX rewrites -----------------------------------------------------------------------------
 
 def export(model, x, opset, dynamic=None, fold=True, outputs=("logits",)):
@@ -561,6 +597,22 @@ def main():
     m.graph.node.insert(idx + 1, helper.make_node("Cast", [mean_out], [cast_out], name="/cast_float", to=TensorProto.FLOAT))
     case("elementwise-opset13", elementwise, x, m, ["celu", "softsign", "cube"], 1, notes="Celu, Softsign, Sqrt, Reciprocal, Neg, Exp, Pow, Max, Min, Sum, Mean, Cast; no head")
     case("elementwise-probability", elementwise, x, m, ["celu"], 1, explain="probability", notes="no head: probability = softmax of the logits")
+
+    # Maxima at opset 13 and 18 (ReduceMax axes input).
+    torch.manual_seed(8)
+    maxima = Maxima().eval()
+    x = torch.randn(1, 3, 8, 8)
+    m = export(maxima, x, 13)
+    # torch spells AdaptiveMaxPool2d(1) as a MaxPool over the whole map: respelled GlobalMaxPool here.
+    pool = next(n for n in m.graph.node if n.op_type == "MaxPool")
+    idx = list(m.graph.node).index(pool)
+    m.graph.node.remove(pool)
+    m.graph.node.insert(idx, helper.make_node("GlobalMaxPool", [pool.input[0]], [pool.output[0]], name=pool.name))
+    case("maxima-opset13", maxima, x, m, ["act2", "act1"], 2, notes="GlobalMaxPool gate, ReduceMax pooling")
+    m = export(maxima, x, 13)
+    reduce_axes_to_input(m)
+    set_opset(m, 18)
+    case("maxima-opset18", maxima, x, m, ["act1"], 2, notes="ReduceMax axes input; the gate a whole-map MaxPool as torch exports it")
 
     # NHWC input with dynamic batch, three outputs.
     torch.manual_seed(5)

@@ -4,7 +4,7 @@
  */
 import type { BackwardRule } from './context.js';
 import { castFloat, celu, elu, erf, exp, gelu, mish, neg, pow, prelu, reciprocal, selu, softplus, softsign, sqrt, tanh } from './smooth-activations.js';
-import { max, mean, min, reduceSum, sum } from './reductions.js';
+import { globalMaxPool, max, mean, min, reduceMax, reduceSum, sum } from './reductions.js';
 import { resize } from './resize.js';
 
 export const IMPORT_BACKWARD_RULES: Record<string, BackwardRule> = {
@@ -25,6 +25,8 @@ export const IMPORT_BACKWARD_RULES: Record<string, BackwardRule> = {
   Mish: mish,
   Gelu: gelu,
   ReduceSum: reduceSum,
+  ReduceMax: reduceMax,
+  GlobalMaxPool: globalMaxPool,
   Sum: sum,
   Mean: mean,
   Max: max,

@@ -57,6 +57,7 @@ export const NON_DIFFERENTIABLE_INPUTS: Record<string, number[]> = {
   Unsqueeze: [1],
   ReduceMean: [1],
   ReduceSum: [1],
+  ReduceMax: [1],
   Pad: [1, 2, 3],
   Resize: [1, 2, 3],
   Upsample: [1],

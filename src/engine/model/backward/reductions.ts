@@ -1,6 +1,7 @@
 /**
  * Backward of sums: ReduceSum (axes an attribute before opset 13, an input from then on), the
- * variadic Sum and Mean with broadcasting, and Max/Min of two tensors (the gradient goes to the
+ * variadic Sum and Mean with broadcasting; of maxima: ReduceMax / GlobalMaxPool (the gradient
+ * shared evenly by the positions that hold the maximum, as torch's amax), and Max/Min of two tensors (the gradient goes to the
  * larger/smaller one, split in halves where they tie, as torch does).
  */
 import { attrInt, attrInts } from '../onnx-io.js';
@@ -55,3 +56,25 @@ const extremum = (op: 'Max' | 'Min'): BackwardRule => (ctx, dY) => {
 
 export const max = extremum('Max');
 export const min = extremum('Min');
+
+/** ReduceMax (axes an attribute before opset 18, an input from then on) and GlobalMaxPool. */
+function maxBack(ctx: BackwardContext, dY: (string | null)[], axes: number[] | null): string {
+  const x = ctx.node.input![0];
+  const sx = ctx.shape(x);
+  if (!axes) return single(dY);
+  const set = new Set(axes);
+  const kept = sx.map((d, i) => (set.has(i) ? 1 : d));
+  const shape = ctx.b.constInt64(kept);
+  const y = ctx.b.op1('Reshape', [ctx.node.output![0], shape]);
+  const hits = ctx.b.op1('Cast', [ctx.b.op1('Equal', [x, y])], { to: 1 });
+  const count = ctx.b.op1('ReduceSum', [hits, ctx.b.constInt64(axes)], { keepdims: 1 });
+  const g = ctx.b.op1('Div', [ctx.b.op1('Reshape', [single(dY), shape]), count]);
+  return ctx.b.setShape(ctx.b.op1('Mul', [hits, g]), sx);
+}
+
+export const reduceMax: BackwardRule = (ctx, dY) => [maxBack(ctx, dY, reducedAxes(ctx, ctx.shape(ctx.node.input![0]))), null];
+
+export const globalMaxPool: BackwardRule = (ctx, dY) => {
+  const rank = ctx.shape(ctx.node.input![0]).length;
+  return [maxBack(ctx, dY, Array.from({ length: rank - 2 }, (_, i) => i + 2))];
+};
