@@ -2,9 +2,11 @@
 import { fileURLToPath } from 'node:url';
 import { type CamOptions, type CluscamDetails, type CluscamOptions } from '../engine/types.js';
 import type { CamMethod } from '../engine/methods/registry.js';
-import { CAM_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
-import { listCandidateLayers } from '../engine/model/candidates.js';
+import { CAM_METHODS, GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
+import { requireCandidateLayers } from '../engine/model/candidates.js';
 import { RESHAPE_TRANSFORMS, type ReshapeTransformOption } from '../engine/model/reshape-transform.js';
+import { inputNeedsSize, type InputLayout, type PreparedInput } from '../engine/model/prepare.js';
+import { parseInputSize } from '../engine/model/metadata-parse.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
@@ -21,6 +23,9 @@ import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
  * package build must leave this a file next to the package, not inline it as a data URL.
  */
 export const DEFAULT_MODEL = fileURLToPath(new URL(/* @vite-ignore */ '../../models/digits/digits-resnet.onnx', import.meta.url));
+
+/** The size the layer listing assumes for a model with dynamic height/width and no size given. */
+export const DEFAULT_LISTING_SIZE: [number, number] = [224, 224];
 
 export const EXPLAIN_HELP = `Usage: webgpu-cam explain --image IMAGE [options]
 
@@ -52,6 +57,17 @@ Options:
   --heatmap FILE          write the map as float32 .npy [H,W] at the model's input size
   --opacity X             heatmap weight in the overlay (default 0.4)
   --backend gpu|cpu       CAM on WebGPU (default) or the CPU reference
+  --input-size HxW        input height/width for a model whose H/W are dynamic (default:
+                          model.json's input_size, else the image's own size; --list-layers
+                          without either assumes 224x224)
+  --layout nchw|nhwc      the model's image layout (default: detected; NHWC inputs such as
+                          tf2onnx/Keras exports are fed transposed)
+  --output NAME           the graph output with the class scores (default: model.json's
+                          output, else the first 2-D float output)
+  --explain logits|probability
+                          gradient methods: explain the pre-activation logits (default) or
+                          the probability of a Softmax/LogSoftmax/Sigmoid head (without a
+                          head, softmax of the logits)
   --list-layers           print the candidate layers, deepest first, and exit
   --json                  print one JSON object instead of a summary
   -h, --help              this help
@@ -59,8 +75,9 @@ Options:
 Score-CAM and ClusCAM need no gradients but run the model again on masked copies of the
 image: once per channel of the layer (scorecam) or once per cluster (cluscam), in batches.
 
-Model metadata (normalisation mean/std, class names, feature layer) is read from a JSON file
-next to the model: MODEL.json, or model.json in the model's folder.`;
+Model metadata (normalisation mean/std, class names, feature layer, input_size, input_layout,
+output) is read from a JSON file next to the model: MODEL.json, or model.json in the model's
+folder. The summary (and --json) says which input size, layout, output and score were used.`;
 
 const SPEC = {
   image: 'string',
@@ -81,10 +98,50 @@ const SPEC = {
   temperature: 'string',
   seed: 'string',
   inits: 'string',
+  'input-size': 'string',
+  layout: 'string',
+  output: 'string',
+  explain: 'string',
   'list-layers': 'boolean',
   json: 'boolean',
   help: 'boolean',
 } as const;
+
+/** Where the input size came from, when the model's height/width are dynamic. */
+interface SizeChoice {
+  size: [number, number];
+  source: 'flag' | 'metadata' | 'image' | 'assumed';
+}
+
+const SIZE_SOURCES: Record<SizeChoice['source'] | 'model', string> = {
+  flag: 'from --input-size',
+  metadata: "from model.json's input_size",
+  image: "the image's own size",
+  assumed: 'assumed; set it with --input-size HxW',
+  model: 'fixed by the model',
+};
+
+/** The input report of --json: the resolved NCHW shape and where each choice came from. */
+function inputReport(input: PreparedInput, choice: SizeChoice | undefined) {
+  const dynamicSize = input.dynamic.includes('height') || input.dynamic.includes('width');
+  return {
+    name: input.name,
+    shape: input.shape,
+    declared: input.declared,
+    dynamic: input.dynamic,
+    sizeSource: (dynamicSize && choice ? choice.source : 'model') as SizeChoice['source'] | 'model',
+    layout: input.layout,
+    layoutSource: input.layoutSource,
+    opset: input.opset,
+  };
+}
+
+/** One line: input shape and sources, output, head and what is explained. */
+function describeInput(r: ReturnType<typeof inputReport>, head: { output: string; activation: string | null; explained: string }): string {
+  const headText = head.activation ? `ends in ${head.activation}: explaining the ${head.explained === 'logits' ? 'pre-activation logits' : 'probability'}` : `explaining its ${head.explained === 'logits' ? 'values (logits)' : 'softmax probability'}`;
+  const dims = r.dynamic.length ? `; dynamic ${r.dynamic.join('/')} of [${r.declared.join(',')}]` : '';
+  return `input ${r.name} [${r.shape.join(',')}] ${r.layout.toUpperCase()} (${r.layoutSource}), size ${SIZE_SOURCES[r.sizeSource]}${dims}; opset ${r.opset.exported}; output ${head.output} ${headText}`;
+}
 
 const CLUSCAM_FLAGS = ['clusters', 'drop-ratio', 'temperature', 'seed', 'inits'] as const;
 
@@ -156,10 +213,29 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
   const modelPath = optionalString(args, 'model') ?? DEFAULT_MODEL;
   const modelBytes = readBytes(modelPath);
 
+  const metadata = loadModelMetadata(modelPath);
+  const layout = (optionalString(args, 'layout') === undefined ? metadata.inputLayout : choice(args, 'layout', ['nchw', 'nhwc'] as const, 'nchw')) as InputLayout | undefined;
+  const output = optionalString(args, 'output') ?? metadata.output;
+  const sizeFlag = optionalString(args, 'input-size');
+  const givenSize: SizeChoice | undefined = sizeFlag
+    ? { size: parseInputSize(sizeFlag, '--input-size')!, source: 'flag' }
+    : metadata.inputSize
+      ? { size: metadata.inputSize, source: 'metadata' }
+      : undefined;
+  const needsSize = inputNeedsSize(modelBytes, layout);
+
   if (flag(args, 'list-layers')) {
-    const layers = listCandidateLayers(modelBytes);
-    if (flag(args, 'json')) console.log(JSON.stringify(layers));
-    else for (const l of layers) console.log(`${l.name}  ${l.op}  [${l.shape.join(',')}]${l.grid ? `  ${l.layout} -> [${l.grid.join(',')}]` : ''}`);
+    const listing: SizeChoice | undefined = givenSize ?? (needsSize ? { size: DEFAULT_LISTING_SIZE, source: 'assumed' } : undefined);
+    const note = listing && needsSize ? `input height/width are dynamic: shapes at ${listing.size.join('x')} (${SIZE_SOURCES[listing.source]})` : undefined;
+    // Never an empty list with exit 0: no candidate is a typed error that says why.
+    const layers = requireCandidateLayers(modelBytes, { output, inputSize: listing?.size, inputLayout: layout });
+    if (flag(args, 'json')) {
+      if (note) console.error(`webgpu-cam: ${note}`);
+      console.log(JSON.stringify(layers));
+    } else {
+      if (note) console.log(`# ${note}`);
+      for (const l of layers) console.log(`${l.name}  ${l.op}  [${l.shape.join(',')}]${l.grid ? `  ${l.layout} -> [${l.grid.join(',')}]` : ''}`);
+    }
     return 0;
   }
 
@@ -177,8 +253,15 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
   const heatmapPath = optionalString(args, 'heatmap');
   for (const p of [outPath, heatmapPath]) if (p) assertWritablePath(p);
 
+  const explain = choice(args, 'explain', ['logits', 'probability'] as const, 'logits');
+  if (explain === 'probability' && GRADIENT_FREE_METHODS.has(method)) {
+    throw new UsageError(`--explain probability applies to gradient methods; ${method} uses no gradients`);
+  }
+
   // Bad images and models are reported before any GPU is started.
   const image = await readImage(imagePath);
+  // Dynamic H/W: the flag, model.json, else the image's own size (so nothing is resampled).
+  const sizeChoice: SizeChoice | undefined = needsSize ? (givenSize ?? { size: [image.height, image.width], source: 'image' }) : givenSize;
   const engine = await engineForBackend(backend);
   let explainer: ModelExplainer;
   try {
@@ -186,9 +269,13 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
       model: modelBytes,
       layer: optionalString(args, 'layer'),
       reshapeTransform: reshapeFlag(args),
-      metadata: loadModelMetadata(modelPath),
+      metadata,
       engine,
       numThreads: 1,
+      inputSize: sizeChoice?.size,
+      inputLayout: layout,
+      output,
+      explain,
     });
   } catch (error) {
     engine.dispose();
@@ -211,6 +298,10 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
           image: imagePath,
           layer: explainer.layer,
           reshape: explainer.gradientModel.reshape.kind === 'none' ? null : { ...explainer.gradientModel.reshape },
+          input: inputReport(explainer.input, sizeChoice),
+          output: explainer.head.output,
+          head: explainer.head.activation,
+          explained: explainer.head.explained,
           method,
           backend: engine.backend,
           adapter: engine.adapterName,
@@ -228,6 +319,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
       const r = explainer.gradientModel.reshape;
       const grid = r.kind === 'none' ? '' : ` (${r.kind}${r.prefixTokens ? `, ${r.prefixTokens} leading token(s) dropped` : ''}: [${r.from.join(',')}] -> [${r.to.join(',')}])`;
       console.log(`${method} on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}, layer ${explainer.layer}${grid}`);
+      console.log(describeInput(inputReport(explainer.input, sizeChoice), explainer.head));
       console.log('top-5:');
       for (const s of result.top5) {
         console.log(`  ${String(s.index).padStart(4)}  ${(s.name ?? '').padEnd(12)} logit ${s.logit.toFixed(3).padStart(8)}  p ${s.probability.toFixed(4)}`);

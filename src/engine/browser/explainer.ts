@@ -45,6 +45,11 @@ export interface CreateExplainerOptions {
   numThreads?: number;
   /** Transformer layers: token / channels-last layout to [1, D, h, w] ('auto' from the shape; see reshape-transform.ts). */
   reshapeTransform?: ExplainerOptions['reshapeTransform'];
+  /** Models from other exporters: input size for dynamic H/W, layout, output, logits or probability. */
+  inputSize?: ExplainerOptions['inputSize'];
+  inputLayout?: ExplainerOptions['inputLayout'];
+  output?: ExplainerOptions['output'];
+  explain?: ExplainerOptions['explain'];
 }
 
 export interface ExplainOptions {
@@ -115,7 +120,8 @@ export class Explainer {
     const [bytes, metadata] = await Promise.all([modelBytes(options.model), modelMetadata(options.metadata)]);
     const { engine, fallbackReason } = await createEngine(options);
     try {
-      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads, reshapeTransform: options.reshapeTransform });
+      const { inputSize, inputLayout, output, explain, reshapeTransform } = options;
+      const model = await ModelExplainer.create({ model: bytes, layer: options.layer, metadata, engine, ort: options.ort, numThreads: options.numThreads, inputSize, inputLayout, output, explain, reshapeTransform });
       return new Explainer(model, engine, !options.context, metadata, fallbackReason);
     } catch (error) {
       if (!options.context) engine.dispose();

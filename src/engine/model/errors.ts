@@ -7,18 +7,25 @@ export class ModelFormatError extends CamError {}
 /** The requested target tensor is not a node output of the model (or does not reach the logits). */
 export class UnknownLayerError extends CamError {}
 
+/** No layer of the model can be explained; the message says why (unknown shapes, no 4-D map, ...). */
+export class NoCandidateLayerError extends UnknownLayerError {}
+
+/**
+ * The model's input has dynamic dimensions that nothing resolved (height/width without an input
+ * size), or a layout that cannot be told apart.
+ */
+export class DynamicInputError extends ModelFormatError {}
+
 /** An op on the path from the target to the logits has no backward rule. */
 export class UnsupportedOpError extends CamError {
   constructor(
     readonly opType: string,
     readonly nodeName: string,
     detail = '',
+    advice = 'pick a deeper target layer or a model without this op',
+    where = 'on the path from the target layer to the logits',
   ) {
-    super(
-      `unsupported op ${opType} (node '${nodeName}') on the path from the target layer to the logits` +
-        (detail ? `: ${detail}` : '') +
-        '; pick a deeper target layer or a model without this op',
-    );
+    super(`unsupported op ${opType} (node '${nodeName}') ${where}` + (detail ? `: ${detail}` : '') + `; ${advice}`);
   }
 }
 

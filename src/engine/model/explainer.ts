@@ -10,7 +10,7 @@
  * the engine calls back into a MaskedScorer built here, backed by a second ORT session of the
  * classifier with a symbolic batch (batched-model.ts), opened on first use.
  */
-import { listCandidateLayers } from './candidates.js';
+import { listCandidateLayers, requireCandidateLayers } from './candidates.js';
 import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from './preprocess-cpu.js';
@@ -23,6 +23,9 @@ import type { RgbaImage } from '../display/overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
 import type { ReshapeTransformOption } from './reshape-transform.js';
+import { prepareModelBytes, withGraphOutput, type InputLayout, type PreparedInput } from './prepare.js';
+import type { ExplainedScore } from './head.js';
+import { ModelFormatError, NoCandidateLayerError } from './errors.js';
 
 /** What a model needs besides its weights; shipped as JSON next to the bundled model. */
 export interface ModelMetadata {
@@ -33,6 +36,12 @@ export interface ModelMetadata {
   featureLayer?: string;
   /** Soft-CAM models: the class-evidence map tensor [1, classes, h, w] (method 'softcam' explains it). */
   evidenceOutput?: string;
+  /** Input height and width for models whose H/W are dynamic. */
+  inputSize?: [number, number];
+  /** The image input's layout when detection would guess wrong. */
+  inputLayout?: InputLayout;
+  /** The graph output holding the class scores (default: the first 2-D float output). */
+  output?: string;
 }
 
 export interface ExplainerOptions {
@@ -51,6 +60,17 @@ export interface ExplainerOptions {
    * with the class token dropped, channels-last transposed); default 'auto', from the shape.
    */
   reshapeTransform?: ReshapeTransformOption;
+  /** Height/width for a model with dynamic H/W (default metadata.inputSize; required for such models). */
+  inputSize?: [number, number];
+  /** The image input's layout (default metadata.inputLayout, else detected). */
+  inputLayout?: InputLayout;
+  /** The graph output read as class scores (default metadata.output, else the first 2-D float output). */
+  output?: string;
+  /**
+   * What gradient methods explain when the output ends in Softmax / LogSoftmax / Sigmoid: the
+   * pre-activation logits (default) or the class probability.
+   */
+  explain?: ExplainedScore;
 }
 
 export interface ClassScore {
@@ -91,11 +111,13 @@ export interface ExplainRequest {
   camOptions?: CamOptions;
 }
 
-function softmaxTop(logits: Float32Array, count: number, names?: string[]): ClassScore[] {
+/** Top classes by logit; probabilities by softmax, or per class by sigmoid for a Sigmoid (multi-label) head. */
+function topClasses(logits: Float32Array, count: number, names?: string[], sigmoid = false): ClassScore[] {
   const top = Math.max(...logits);
   const exps = Array.from(logits, (v) => Math.exp(v - top));
   const total = exps.reduce((a, b) => a + b, 0);
-  return Array.from(logits, (logit, index) => ({ index, name: names?.[index], logit, probability: exps[index] / total }))
+  const probability = (index: number) => (sigmoid ? 1 / (1 + Math.exp(-logits[index])) : exps[index] / total);
+  return Array.from(logits, (logit, index) => ({ index, name: names?.[index], logit, probability: probability(index) }))
     .sort((a, b) => b.logit - a.logit)
     .slice(0, count);
 }
@@ -134,19 +156,33 @@ export class ModelExplainer {
 
   /** Build the gradient model for the layer and open its session. */
   static async create(options: ExplainerOptions): Promise<ModelExplainer> {
-    const candidates = listCandidateLayers(options.model);
     const metadata = options.metadata ?? {};
+    // Dynamic dims resolved, NHWC fronted by a Transpose, old opsets upgraded: once, for both sessions.
+    const prepared = prepareModelBytes(options.model, {
+      inputSize: options.inputSize ?? metadata.inputSize,
+      inputLayout: options.inputLayout ?? metadata.inputLayout,
+    });
+    const output = options.output ?? metadata.output;
+    const candidates = listCandidateLayers(prepared.bytes, { output });
     const layer = options.layer ?? metadata.featureLayer ?? candidates[0]?.name;
-    if (!layer) throw new InvalidOptionError('the model has no 4-D feature layer on the path to its logits to explain');
-    const gradientModel = buildGradientModel(options.model, { target: layer, reshapeTransform: options.reshapeTransform });
+    if (!layer) throw new NoCandidateLayerError(noCandidateReason(prepared.bytes, output));
+    const gradientModel = buildGradientModel(prepared.bytes, { target: layer, logits: output, explain: options.explain, reshapeTransform: options.reshapeTransform });
+    gradientModel.input = prepared.input;
     if (gradientModel.activationsShape.length !== 4) {
       throw new InvalidOptionError(
         `layer '${layer}' is [${gradientModel.activationsShape.join(',')}], not a [N, C, H, W] map: choose reshapeTransform 'tokens' or 'channels-last' (CLI --reshape) or another layer`,
       );
     }
-    const session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
+    let session: ModelSession;
+    try {
+      session = await createModelSession(gradientModel.bytes, { ort: options.ort, numThreads: options.numThreads });
+    } catch (error) {
+      const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+      throw new ModelFormatError(`ONNX Runtime could not load the model rewritten for layer '${layer}' (${reason}); try another layer (--layer), or check that ONNX Runtime runs the model itself`);
+    }
     const classifier = new BatchedClassifier({
-      model: options.model,
+      // Scored methods read the logits, which sit below a Softmax head: make them an output.
+      model: withGraphOutput(prepared.bytes, gradientModel.outputs.logits),
       inputName: gradientModel.inputName,
       inputShape: gradientModel.inputShape,
       logitsName: gradientModel.outputs.logits,
@@ -156,6 +192,16 @@ export class ModelExplainer {
     });
     const evidenceLayer = findEvidenceLayer(candidates, metadata, gradientModel.numClasses);
     return new ModelExplainer(gradientModel, layer, candidates, session, options.engine, metadata, classifier, evidenceLayer);
+  }
+
+  /** How the model's input was resolved: size and its source, layout, dynamic dims, opset. */
+  get input(): PreparedInput {
+    return this.gradientModel.input;
+  }
+
+  /** The output read, its head activation, and whether gradients explain logits or probability. */
+  get head(): GradientModel['head'] {
+    return this.gradientModel.head;
   }
 
   /** The model's input size [height, width]. */
@@ -178,6 +224,9 @@ export class ModelExplainer {
           ? `${method} explains the model's class-evidence map '${this.evidenceLayer}', but this explainer is on layer '${this.layer}': choose that layer`
           : `${method} needs a Soft-CAM model: a class-evidence map [1, ${gm.numClasses}, h, w] whose spatial mean is the logits, named by model.json's evidence_output or with 'evidence' in its name; this model has none (try models/softcam)`,
       );
+    }
+    if (gm.head.explained === 'probability' && !definition.capabilities.gradients) {
+      throw new InvalidOptionError(`${method} uses no gradients, so explaining the probability does not apply to it; explain the logits (the default) with ${method}`);
     }
     // The method's options are checked against the layer before the model runs.
     const [, layerChannels, layerRows, layerColumns] = gm.activationsShape;
@@ -213,7 +262,7 @@ export class ModelExplainer {
     }
     const modelMs = performance.now() - started;
 
-    const top5 = softmaxTop(logits, Math.min(5, logits.length), this.metadata.classNames);
+    const top5 = topClasses(logits, Math.min(5, logits.length), this.metadata.classNames, gm.head.activation === 'sigmoid');
     const classIndex = request.classIndex ?? top5[0].index;
     const [, channels, layerHeight, layerWidth] = gm.activationsShape;
     // Score-CAM and ClusCAM: the model on masked copies of the normalised input, in batches.
@@ -275,4 +324,15 @@ export class ModelExplainer {
     await this.classifier.dispose();
     await this.session.dispose();
   }
+}
+
+/** Why a prepared model has no candidate layer (requireCandidateLayers' message). */
+function noCandidateReason(bytes: Uint8Array, output: string | undefined): string {
+  try {
+    requireCandidateLayers(bytes, { output });
+  } catch (error) {
+    if (error instanceof NoCandidateLayerError) return error.message;
+    throw error;
+  }
+  return 'the model has no 4-D feature layer on the path to its logits to explain';
 }

@@ -8,40 +8,31 @@
  * the path in reverse topological order by the per-op rules in backward/, and summed where a
  * tensor feeds several consumers (residual connections, squeeze-excite, dense concatenation).
  */
-import { DataType, decodeModel, encodeModel, makeNode, makeValueInfo, opsetVersion, type NodeProto } from './onnx-io.js';
+import { DataType, decodeModel, encodeModel, makeNode, makeValueInfo, type NodeProto } from './onnx-io.js';
 import { ModelFormatError, UnknownLayerError, UnsupportedOpError } from './errors.js';
 import { inferShapes } from './shapes.js';
 import { ancestorsOf, differentiableDescendants, isDifferentiableInput } from './graph-paths.js';
 import { BACKWARD_RULES } from './backward/index.js';
 import { GraphBuilder, unsupported, type BackwardContext } from './backward/context.js';
+import { prepareModel } from './prepare.js';
+import { chooseOutput, findHead, seedAtLogits } from './head.js';
 import type { GradientModel, GradientModelOptions } from './types.js';
 import { appendReshapeTransform, resolveReshapeTransform } from './reshape-transform.js';
-
-/** ScatterElements with reduction (MaxPool backward) needs opset 16; the rules need >= 13. */
-const MIN_OPSET = 13;
-const OUTPUT_OPSET = 16;
 
 export function buildGradientModel(bytes: Uint8Array, options: GradientModelOptions): GradientModel {
   const model = decodeModel(bytes);
   const graph = model.graph!;
-  const opset = opsetVersion(model);
-  if (opset < MIN_OPSET) throw new ModelFormatError(`model uses ONNX opset ${opset}; re-export it with opset ${MIN_OPSET} or newer`);
+  // Dynamic dims resolved, NHWC fronted by a Transpose, opset < 16 node forms rewritten.
+  const input = prepareModel(model, options);
   const info = inferShapes(graph);
   const nodes = graph.node!;
 
-  const initializers = new Set((graph.initializer ?? []).map((t) => t.name));
-  const imageInput = (graph.input ?? []).find((i) => !initializers.has(i.name));
-  if (!imageInput) throw new ModelFormatError('model has no input (all inputs are initializers)');
   const outputNames = (graph.output ?? []).map((o) => o.name!);
-  const logits = options.logits ?? outputNames[0];
-  if (!outputNames.includes(logits)) {
-    throw new UnknownLayerError(`logits '${logits}' is not a graph output; outputs are: ${outputNames.join(', ')}`);
-  }
-  const logitsShape = info.shapes.get(logits);
-  if (!logitsShape || logitsShape.length !== 2) {
-    throw new ModelFormatError(`logits '${logits}' must have a static shape [N, K] (got ${logitsShape ? `[${logitsShape}]` : 'unknown'})`);
-  }
-  const [batch, numClasses] = logitsShape;
+  const head = findHead(graph, info, chooseOutput(graph, info, options.logits));
+  const explained = options.explain ?? 'logits';
+  // Gradients start at the pre-activation logits; a probability is differentiated in closed form.
+  const logits = head.logits;
+  const [batch, numClasses] = info.shapes.get(logits)!;
 
   const target = options.target;
   const produced = new Set(nodes.flatMap((n) => n.output ?? []));
@@ -62,17 +53,18 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
 
   const b = new GraphBuilder(info, uniquePrefix(nodes, graph.initializer?.map((t) => t.name!) ?? []));
   const classInputName = options.classInput === 'onehot' ? 'class_onehot' : 'class_index';
-  let seed: string;
+  let onehot: string;
   if (options.classInput === 'onehot') {
-    seed = classInputName;
+    onehot = classInputName;
   } else {
     // A negative index asks for the top-1 class: resolved in the graph from the logits, so the
     // default explanation needs one run, not a forward run to find the class and a second one.
     const top1 = b.op1('ArgMax', [logits], { axis: -1, keepdims: 0 });
     const wantsTop1 = b.op1('Less', [classInputName, b.constInt64([0], [])]);
     const resolved = b.op1('Where', [wantsTop1, top1, classInputName]);
-    seed = b.op1('OneHot', [resolved, b.constInt64([numClasses], []), b.constFloat([0, 1], [2])], { axis: -1 });
+    onehot = b.op1('OneHot', [resolved, b.constInt64([numClasses], []), b.constFloat([0, 1], [2])], { axis: -1 });
   }
+  const seed = seedAtLogits(b, head, explained, onehot);
 
   const grads = new Map<string, string[]>([[logits, [seed]]]);
   const gradientOf = (name: string): string | null => {
@@ -91,7 +83,9 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
       b,
       node,
       needs,
-      shape: (name) => info.shapes.get(name) ?? unsupported(ctx, `shape of '${name}' is not static`),
+      shape: (name) =>
+        info.shapes.get(name) ??
+        unsupported(ctx, `the shape of '${name}' could not be inferred (made by ${producerOf(nodes, name)}); give a static input size (--input-size HxW)`),
       constant: (name) => info.consts.get(name)?.values,
     };
     const dX = BACKWARD_RULES[node.opType!](ctx, dY);
@@ -108,7 +102,7 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
   const layerShape = info.shapes.get(target);
   if (!layerShape) throw new ModelFormatError(`shape of layer '${target}' could not be inferred`);
   // Transformer layers (tokens, channels-last) become [B, D, h, w] inside the graph: reshape-transform.ts.
-  const imageShape = info.shapes.get(imageInput.name!);
+  const imageShape = input.shape;
   const reshape = resolveReshapeTransform(layerShape, imageShape?.length === 4 ? [imageShape[2], imageShape[3]] : undefined, options.reshapeTransform);
   const activationsShape = reshape.to;
 
@@ -138,22 +132,23 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientModelOpti
   ];
   graph.output = [
     ...(graph.output ?? []),
+    // The logits under a head are no graph output of the model itself.
+    ...(outputNames.includes(logits) ? [] : [makeValueInfo(logits, DataType.FLOAT, [batch, numClasses])]),
     makeValueInfo(outputs.activations, DataType.FLOAT, activationsShape),
     makeValueInfo(outputs.gradients, DataType.FLOAT, activationsShape),
   ];
-  if (opset < OUTPUT_OPSET) {
-    for (const o of model.opsetImport ?? []) if (!o.domain || o.domain === 'ai.onnx') o.version = OUTPUT_OPSET;
-  }
 
   return {
     bytes: encodeModel(model),
-    inputName: imageInput.name!,
-    inputShape: info.shapes.get(imageInput.name!) ?? [],
+    inputName: input.name,
+    inputShape: [...input.shape],
     classInputName,
     numClasses,
     activationsShape: [...activationsShape],
     reshape,
     outputs,
+    head: { ...head, explained },
+    input,
   };
 }
 
@@ -170,4 +165,10 @@ function uniquePrefix(nodes: NodeProto[], extra: string[]): string {
   let prefix = '/cam_grad/';
   for (let k = 0; names.some((n) => n.startsWith(prefix)); k++) prefix = `/cam_grad${k}/`;
   return prefix;
+}
+
+/** "op X (node 'n')" for the node that makes `tensor`, for error messages. */
+function producerOf(nodes: NodeProto[], tensor: string): string {
+  const n = nodes.find((x) => (x.output ?? []).includes(tensor));
+  return n ? `op ${n.opType} (node '${n.name || tensor}')` : 'no node: a graph input or initializer';
 }

@@ -132,8 +132,13 @@ export function floatTensor(name: string, dims: number[], values: ArrayLike<numb
   return { name, dims, dataType: DataType.FLOAT, rawData: new Uint8Array(data.buffer) };
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
+
 export function int64Tensor(name: string, dims: number[], values: number[]): TensorProto {
-  const data = BigInt64Array.from(values.map((v) => BigInt(v)));
+  // Exporters' INT64_MAX/MIN ("to the end") arrive as doubles just outside int64: clamp them.
+  const clamp = (v: bigint) => (v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : v);
+  const data = BigInt64Array.from(values.map((v) => clamp(BigInt(v))));
   return { name, dims, dataType: DataType.INT64, rawData: new Uint8Array(data.buffer) };
 }
 

@@ -37,7 +37,8 @@ const UNARY_SAME_SHAPE = new Set([
   'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Identity', 'Dropout', 'Tanh',
   'Softplus', 'Erf', 'Exp', 'Log', 'Neg', 'Abs', 'Sqrt', 'Softmax', 'LogSoftmax', 'Elu', 'Selu',
   'Gelu', 'Mish', 'BatchNormalization', 'InstanceNormalization', 'LayerNormalization', 'Cast',
-  'PRelu', 'Reciprocal', 'Not', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf',
+  'PRelu', 'Reciprocal', 'Not', 'Floor', 'Ceil', 'Round', 'Sign', 'IsNaN', 'IsInf', 'Softsign',
+  'Celu', 'ThresholdedRelu', 'LRN', 'Hardmax', 'GroupNormalization', 'Sin', 'Cos',
 ]);
 
 const BROADCAST = new Set([
@@ -60,6 +61,26 @@ export function broadcastShapes(shapes: number[][]): number[] {
 }
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+
+/** Visit every index of `dims` in row-major order. */
+function forEachIndex(dims: number[], visit: (idx: number[]) => void): void {
+  if (dims.some((d) => d === 0)) return;
+  const idx = dims.map(() => 0);
+  for (;;) {
+    visit(idx);
+    let k = dims.length - 1;
+    while (k >= 0 && ++idx[k] === dims[k]) idx[k--] = 0;
+    if (k < 0) return;
+  }
+}
+
+/** Values of a constant read at `source(outIndex, axis)` per axis, for an output of `dims`. */
+function gatherConst(v: ConstValue, dims: number[], source: (out: number, axis: number) => number): number[] {
+  const strides = v.dims.map((_, a) => prod(v.dims.slice(a + 1)));
+  const values: number[] = [];
+  forEachIndex(dims, (idx) => values.push(v.values[idx.reduce((acc, i, a) => acc + source(i, a) * strides[a], 0)]));
+  return values;
+}
 const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
 
 /** Spatial output size of a sliding window (Conv / pools), ONNX explicit-pad or auto_pad rules. */
@@ -215,10 +236,11 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
       return v ? setConst(v) : setShape(x);
     }
     case 'Slice': {
-      const starts = c(1)?.values;
-      const ends = c(2)?.values;
+      // Inputs from opset 10; attributes before (read here too: the opset upgrade asks for ranks).
+      const starts = c(1)?.values ?? attrInts(node, 'starts');
+      const ends = c(2)?.values ?? attrInts(node, 'ends');
       if (!x || !starts || !ends) return;
-      const axes = c(3)?.values ?? starts.map((_, i) => i);
+      const axes = c(3)?.values ?? attrInts(node, 'axes') ?? starts.map((_, i) => i);
       const steps = c(4)?.values ?? starts.map(() => 1);
       const dims = [...x];
       const ranges = x.map((d) => [0, d, 1]);
@@ -235,10 +257,8 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
         ranges[a] = [st, en, step];
       });
       const v = c(0);
-      if (v && x.length === 1) {
-        const [st, , step] = ranges[0];
-        return setConst({ dims, values: Array.from({ length: dims[0] }, (_, i) => v.values[st + i * step]) });
-      }
+      // Small constants of any rank are sliced too (torch's Pad exports reverse a [4, 2] table).
+      if (v) return setConst({ dims, values: gatherConst(v, dims, (out, axis) => ranges[axis][0] + out * ranges[axis][2]) });
       return setShape(dims);
     }
     case 'Reshape': {
@@ -259,7 +279,16 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
     case 'Transpose': {
       if (!x) return;
       const perm = attrInts(node, 'perm') ?? x.map((_, i) => x.length - 1 - i);
-      return setShape(perm.map((p) => x[p]));
+      const dims = perm.map((p) => x[p]);
+      const v = c(0);
+      if (v) {
+        // Output index i along axis k reads input axis perm[k]: invert to per-input-axis lookups.
+        const values: number[] = [];
+        const strides = x.map((_, a) => prod(x.slice(a + 1)));
+        forEachIndex(dims, (idx) => values.push(v.values[idx.reduce((acc, i, k) => acc + i * strides[perm[k]], 0)]));
+        return setConst({ dims, values });
+      }
+      return setShape(dims);
     }
     case 'Gemm': {
       const a = s(0);
@@ -306,9 +335,18 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
       return;
     case 'ReduceMean':
     case 'ReduceSum':
-    case 'ReduceMax': {
+    case 'ReduceMax':
+    case 'ReduceMin':
+    case 'ReduceProd':
+    case 'ReduceL1':
+    case 'ReduceL2':
+    case 'ReduceLogSumExp':
+    case 'ReduceSumSquare': {
       if (!x) return;
+      // Axes: an attribute (ReduceSum < 13, the others < 18) or input 1 (from then on).
       const axes = attrInts(node, 'axes') ?? c(1)?.values;
+      if (ins[1] && !c(1)) return;
+      if ((!axes || axes.length === 0) && attrInt(node, 'noop_with_empty_axes', 0) === 1) return setShape(x);
       const keep = attrInt(node, 'keepdims', 1) === 1;
       const set = new Set((axes && axes.length ? axes : x.map((_, i) => i)).map((a) => normAxis(a, x.length)));
       return setShape(keep ? x.map((d, i) => (set.has(i) ? 1 : d)) : x.filter((_, i) => !set.has(i)));
@@ -324,9 +362,52 @@ function inferNode(node: NodeProto, shapes: Map<string, number[]>, consts: Map<s
     case 'Split': {
       if (!x) return;
       const axis = normAxis(attrInt(node, 'axis', 0), x.length);
-      const split = c(1)?.values ?? attrInts(node, 'split') ?? outs.map(() => x[axis] / outs.length);
+      // Opset 18's num_outputs (or no sizes at all): equal parts, the last one smaller if need be.
+      const part = Math.ceil(x[axis] / outs.length);
+      const equal = outs.map((_, k) => Math.min(part, x[axis] - k * part));
+      const split = c(1)?.values ?? attrInts(node, 'split') ?? equal;
       split.forEach((n, k) => setShape(x.map((d, i) => (i === axis ? n : d)), k));
       return;
+    }
+    case 'ConstantOfShape': {
+      const dims = c(0)?.values;
+      if (!dims) return;
+      const t = findAttr(node, 'value')?.t;
+      const fill = t ? decodeTensor(t).values[0] ?? 0 : 0;
+      return setConst({ dims, values: new Array(prod(dims)).fill(fill) });
+    }
+    case 'Expand': {
+      const target = c(1)?.values;
+      if (!x || !target) return;
+      const dims = broadcastShapes([x, target]);
+      const v = c(0);
+      if (v && prod(v.dims) === 1) return setConst({ dims, values: new Array(prod(dims)).fill(v.values[0]) });
+      return setShape(dims);
+    }
+    case 'Tile': {
+      const repeats = c(1)?.values;
+      if (x && repeats) setShape(x.map((d, i) => d * repeats[i]));
+      return;
+    }
+    case 'Range': {
+      const [start, limit, delta] = [c(0), c(1), c(2)].map((v) => v?.values[0]);
+      if (start === undefined || limit === undefined || delta === undefined || delta === 0) return;
+      const n = Math.max(0, Math.ceil((limit - start) / delta));
+      return setConst({ dims: [n], values: Array.from({ length: n }, (_, i) => start + i * delta) });
+    }
+    case 'Resize':
+    case 'Upsample': {
+      if (!x) return;
+      // Resize-11+: [X, roi, scales, sizes] (opset 18 adds `axes`); Upsample/Resize-10: [X, scales].
+      const scalesIn = op === 'Upsample' || ins.length === 2 ? c(1) : c(2);
+      const scales = scalesIn?.values ?? findAttr(node, 'scales')?.floats ?? undefined;
+      const sizes = c(3)?.values;
+      const axes = (attrInts(node, 'axes') ?? x.map((_, i) => i)).map((a) => normAxis(a, x.length));
+      const dims = [...x];
+      if (sizes && sizes.length) axes.forEach((a, i) => (dims[a] = sizes[i]));
+      else if (scales && scales.length) axes.forEach((a, i) => (dims[a] = Math.floor(x[a] * scales[i])));
+      else return;
+      return setShape(dims);
     }
     default:
       break;

@@ -1,3 +1,6 @@
+import type { ClassifierHead, ExplainedScore } from './head.js';
+import type { InputOptions, PreparedInput } from './prepare.js';
+
 /**
  * Contracts between the gradient-graph builder (gradient-graph.ts), the ONNX Runtime session
  * wrapper (session.ts) and the `explain` pipeline.
@@ -19,11 +22,16 @@ export interface CandidateLayer {
   grid?: number[];
 }
 
-export interface GradientModelOptions {
+export interface GradientModelOptions extends InputOptions {
   /** Tensor (node output) name of the target layer. */
   target: string;
-  /** Graph output holding the class logits (default: the first graph output). */
+  /** Graph output holding the class scores (default: the first 2-D float output). */
   logits?: string;
+  /**
+   * What is explained when the output ends in Softmax / LogSoftmax / Sigmoid: the
+   * pre-activation logits (default, as the CAM papers do) or the probability of the class.
+   */
+  explain?: ExplainedScore;
   /**
    * How the class is given: int64 indices [N] named `class_index` (default; a negative index
    * selects the top-1 class, argmax of the logits, inside the graph) or a float one-hot [N, K]
@@ -51,6 +59,16 @@ export interface GradientModel {
   activationsShape: number[];
   /** The reshape-transform applied to the target layer ('none' for [N, C, H, W] layers). */
   reshape: ReshapeTransform;
-  /** Output names in the new model. */
+  /** Output names in the new model; `logits` are the pre-activation scores (below any Softmax head). */
   outputs: { logits: string; activations: string; gradients: string };
+  /** The output read, its head activation and which score the gradients explain. */
+  head: ClassifierHead & { explained: ExplainedScore };
+  /** How the image input was resolved (layout, dynamic dims, opset upgrade). */
+  input: PreparedInput;
+}
+
+/** Options of the candidate listing: which output, and how to resolve the input. */
+export interface CandidateOptions extends InputOptions {
+  /** Graph output holding the class scores (default: the first 2-D float output). */
+  output?: string;
 }

@@ -7,6 +7,7 @@ import { batchNormalization, conv } from './conv.js';
 import { averagePool, globalAveragePool, maxPool, reduceMean } from './pooling.js';
 import { concat, pad, passThrough, reshapeBack, transpose } from './shape-ops.js';
 import { TRANSFORMER_RULES } from './transformer.js';
+import { IMPORT_BACKWARD_RULES } from './import-rules.js';
 
 export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Add: add,
@@ -38,6 +39,8 @@ export const BACKWARD_RULES: Record<string, BackwardRule> = {
   Pad: pad,
   // Vision transformers (issue 9, item 5): LayerNorm, attention Softmax, token Gather/Slice/Split, ...
   ...TRANSFORMER_RULES,
+  // Imported models (issue 9): other exporters' activations, sums and upsampling.
+  ...IMPORT_BACKWARD_RULES,
 };
 
 /**
@@ -57,7 +60,11 @@ export const NON_DIFFERENTIABLE_INPUTS: Record<string, number[]> = {
   Unsqueeze: [1],
   ReduceMean: [1],
   ReduceSum: [1],
-  Pad: [1, 3],
+  ReduceMax: [1],
+  Pad: [1, 2, 3],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  ConstantOfShape: [0],
   Slice: [1, 2, 3, 4],
   Split: [1],
   Expand: [1],
