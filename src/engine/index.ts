@@ -10,3 +10,4 @@ export { parseNpy, encodeNpy, type NpyArray } from './io/npy.js';
 export { validateCamInput } from './validate.js';
 export { COLORMAPS, COLORMAP_TABLES, colorize, blendOver, type Colormap, type ColorizeOptions, type ContourOptions } from './colormaps.js';
 export { overlay, colorizeJet, jetColor, type RgbaImage, type CamMap, type OverlayOptions } from './overlay.js';
+export * from './metrics/index.js';
