@@ -107,7 +107,10 @@ export function summarise(results: readonly MapMetrics[]): MetricSummary {
   const cc = pick((r) => r.confidenceChange);
   const pg = pick((r) => r.pointing);
   const rb = pick((r) => r.robustness);
-  const opt = (v: number[]) => (v.length ? mean(v) : undefined);
+  const opt = (v: number[]) => {
+    const ok = v.filter(Number.isFinite);
+    return ok.length ? mean(ok) : undefined;
+  };
   return {
     images: results.length,
     averageDrop: opt(ad.map((a) => a.drop)),

@@ -39,17 +39,26 @@ export async function road(ctx: MetricContext, image: MetricImage, map: Float32A
   const plane = image.height * image.width;
   const copies = new Float32Array(2 * percentiles.length * 3 * plane);
   let j = 0;
+  const undefinedAt: number[] = [];
   for (const morf of [true, false]) {
     for (const q of percentiles) {
       // One noise stream per perturbation, so adding a percentile does not shift the others.
       const seed = (options.seed ?? 0) * 1000 + j;
-      copies.set(noisyLinearImpute(image.input, roadRemoved(map, q, morf), image, { ...options, seed }), j * 3 * plane);
+      const removed = roadRemoved(map, q, morf);
+      // A constant map (or one constant above the percentile) removes every pixel: nothing is
+      // left to impute from and the perturbation is undefined (NaN, left out of the means).
+      if (removed.every((r) => r === 1)) undefinedAt.push(j);
+      else copies.set(noisyLinearImpute(image.input, removed, image, { ...options, seed }), j * 3 * plane);
       j++;
     }
   }
   const scores = await scoreAll(ctx, copies, j, plane, image.classIndex);
+  for (const k of undefinedAt) scores[k] = NaN;
   const morf = Array.from(scores.subarray(0, percentiles.length), (s) => s - baseProbability);
   const lerf = Array.from(scores.subarray(percentiles.length), (s) => s - baseProbability);
-  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const mean = (v: number[]) => {
+    const ok = v.filter(Number.isFinite);
+    return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : NaN;
+  };
   return { percentiles, morf, lerf, morfMean: mean(morf), lerfMean: mean(lerf), combined: (mean(lerf) - mean(morf)) / 2 };
 }
