@@ -213,6 +213,15 @@ def main():
         a, b = maps['blob'].astype(np.float64), maps['random'].astype(np.float64)
         cases.append({'sample': s, 'ssim': float(structural_similarity(a, b, data_range=1.0)),
                       'mse': float(np.mean((a - b) ** 2))})
+    # One larger imputation (112x112, 90% removed by MoRF at percentile 10 of a blob map): big
+    # holes, where the iterative solve needs its coarse-grid start.
+    bgr = cv2.resize(cv2.imread(os.path.join(ROOT, 'models', 'digits', 'samples', 'sample-0.png')), (112, 112), interpolation=cv2.INTER_AREA)
+    x112 = ((cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) / 255 - MEAN) / STD).transpose(2, 0, 1).astype(np.float32).copy()
+    yy, xx = np.mgrid[0:112, 0:112]
+    cam112 = np.exp(-(((xx - 18) / 15) ** 2 + ((yy - 12) / 15) ** 2) / 2).astype(np.float32)
+    np.save(os.path.join(OUT, 'input112.npy'), x112)
+    np.save(os.path.join(OUT, 'map112.npy'), cam112)
+    np.save(os.path.join(OUT, 'impute112-q10.npy'), impute(x112, cam112 >= np.percentile(cam112, 10)))
     blur_check = blur(np.load(os.path.join(OUT, 'input-0.npy')))
     np.save(os.path.join(OUT, 'blur-0.npy'), blur_check)
     json.dump({'size': SIZE, 'steps': STEPS, 'cases': cases}, open(os.path.join(OUT, 'expected.json'), 'w'), indent=1)
