@@ -12,3 +12,4 @@ export { cpuPerturber, gpuPerturber, gaussianTaps, type Perturber, type PerturbM
 export { evaluateMap, summarise, METRICS, type MetricName, type MetricOptions, type MapMetrics, type MetricSummary, type EvaluateRequest } from './evaluate.js';
 export { explainerScorer, perturberFor, metricContext, metricImage, explainerNoisyMaps } from './explainer-metrics.js';
 export { scoreAll, type MetricContext, type MetricImage, type ProbabilityScorer } from './types.js';
+export { curveSvg } from './curve-svg.js';
