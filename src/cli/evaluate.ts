@@ -59,7 +59,8 @@ Options:
   --softcam-model FILE     the Soft-CAM model that softcam explains and is scored on
                            (default models/softcam/softcam-digits.onnx)
   --class predicted|label  the class explained and scored (default predicted; label needs boxes.json labels)
-  --limit N                the first N images only
+  --skip N                 leave out the first N images (with --limit: shards of a long run)
+  --limit N                at most N images (after --skip)
   --steps N                deletion / insertion steps (default 100)
   --deletion-baseline B    ${BASELINES.join(', ')} (default zero, as CF-CAM's auc.py)
   --insertion-baseline B   (default zero)
@@ -85,6 +86,7 @@ const SPEC = {
   'softcam-model': 'string',
   class: 'string',
   limit: 'string',
+  skip: 'string',
   steps: 'string',
   'deletion-baseline': 'string',
   'insertion-baseline': 'string',
@@ -143,6 +145,7 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
   const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
   const classMode = choice(args, 'class', ['predicted', 'label'] as const, 'predicted');
   const limit = numberFlag(args, 'limit', { integer: true, min: 1 });
+  const skip = numberFlag(args, 'skip', { integer: true, min: 0 }) ?? 0;
   const batch = numberFlag(args, 'batch', { integer: true, min: 1 }) ?? 16;
   const examplesWanted = numberFlag(args, 'examples', { integer: true, min: 0 }) ?? 3;
   const options: MetricOptions = {
@@ -166,7 +169,7 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
   if (metrics.includes('pointing-game') && !boxes && optionalString(args, 'metrics')) throw new UsageError('pointing-game needs boxes: pass --boxes boxes.json (or put boxes.json in the images folder)');
   if (classMode === 'label' && !boxes) throw new UsageError('--class label needs labels: pass --boxes boxes.json');
   let files = readdirSync(dir).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort();
-  if (limit) files = files.slice(0, limit);
+  files = files.slice(skip, limit ? skip + limit : undefined);
   if (!files.length) throw new UsageError(`no PNG or JPEG images in ${dir}`);
   const outPath = optionalString(args, 'out');
   const htmlPath = optionalString(args, 'html') ?? (outPath ? outPath.replace(/\.json$/i, '') + '.html' : undefined);
