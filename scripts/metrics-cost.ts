@@ -12,7 +12,7 @@ import { ModelExplainer } from '../src/engine/model/explainer.js';
 import { readImage } from '../src/engine/model/image-io.js';
 import { loadModelMetadata } from '../src/engine/model/metadata.js';
 import { evaluateMap, explainerNoisyMaps, metricContext, metricImage, METRICS } from '../src/engine/metrics/index.js';
-import type { CamMethod } from '../src/engine/types.js';
+import type { CamMethod } from '../src/engine/methods/registry.js';
 
 const option = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);

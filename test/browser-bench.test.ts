@@ -10,10 +10,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHROMIUM } from './helpers/browser';
 import { benchInput, fillBenchImage, parseLayerShape, sliceBatch } from '../src/demo/bench-data';
-import { computeCamCpu } from '../src/engine/reference/index';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+// TypeScript with `*.wgsl?raw` imports, as the package script runs it.
+const RUN_TS = ['--import', 'tsx', '--import', './scripts/wgsl-raw.mjs'];
 
 interface Report {
   status: string;
@@ -68,10 +69,10 @@ describe('npm run bench:browser --quick (headless Chromium, WebGPU)', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('rejects bad options with a one-line message', () => {
-    const r = spawnSync(process.execPath, [TSX, 'bench/browser.ts', '--methods', 'nope'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...RUN_TS, 'bench/browser.ts', '--methods', 'nope'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown method 'nope'/);
-    const scored = spawnSync(process.execPath, [TSX, 'bench/browser.ts', '--methods', 'scorecam'], { cwd: ROOT, encoding: 'utf8' });
+    const scored = spawnSync(process.execPath, [...RUN_TS, 'bench/browser.ts', '--methods', 'scorecam'], { cwd: ROOT, encoding: 'utf8' });
     expect(scored.status).toBe(2);
     expect(scored.stderr).toMatch(/scorecam need a model.*--model/);
   });
@@ -79,7 +80,7 @@ describe('npm run bench:browser --quick (headless Chromium, WebGPU)', () => {
   it('runs the quick matrix and writes the JSON and HTML reports', () => {
     const r = spawnSync(
       process.execPath,
-      [TSX, 'bench/browser.ts', '--quick', '--batches', '1,2', '--out', out, '--chrome', CHROMIUM],
+      [...RUN_TS, 'bench/browser.ts', '--quick', '--batches', '1,2', '--out', out, '--chrome', CHROMIUM],
       { cwd: ROOT, encoding: 'utf8', timeout: 100_000 },
     );
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
@@ -122,7 +123,7 @@ describe('npm run bench:browser --quick (headless Chromium, WebGPU)', () => {
     const modelOut = path.join(out, 'model');
     const r = spawnSync(
       process.execPath,
-      [TSX, 'bench/browser.ts', '--model', 'test/fixtures/gradients/resnetish/model.onnx', '--methods', 'gradcam,cfcam,scorecam,cluscam', '--runs', '1', '--warmup', '0', '--out', modelOut],
+      [...RUN_TS, 'bench/browser.ts', '--model', 'test/fixtures/gradients/resnetish/model.onnx', '--methods', 'gradcam,cfcam,scorecam,cluscam', '--runs', '1', '--warmup', '0', '--out', modelOut],
       { cwd: ROOT, encoding: 'utf8', timeout: 200_000 },
     );
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);

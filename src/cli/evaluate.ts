@@ -5,11 +5,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CAM_METHODS, type CamMethod, type CamOptions } from '../engine/types.js';
+import type { CamOptions } from '../engine/types.js';
+import { CAM_METHODS, type CamMethod } from '../engine/methods/registry.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 import { loadModelMetadata } from '../engine/model/metadata.js';
 import { encodePng, readImage } from '../engine/model/image-io.js';
-import { overlay } from '../engine/overlay.js';
+import { overlay } from '../engine/display/overlay.js';
 import type { CamEngine } from '../engine/engine.js';
 import {
   BASELINES,

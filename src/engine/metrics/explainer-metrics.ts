@@ -5,8 +5,8 @@
  */
 import type { CamEngine } from '../engine.js';
 import type { ExplainRequest, ModelExplainer } from '../model/explainer.js';
-import { GRADIENT_FREE_METHODS, type CamMethod } from '../types.js';
-import type { RgbaImage } from '../overlay.js';
+import { GRADIENT_FREE_METHODS, type CamMethod } from '../methods/registry.js';
+import type { RgbaImage } from '../display/overlay.js';
 import { cpuPerturber, gpuPerturber, type Perturber } from './perturber.js';
 import type { NoisyMaps } from './robustness.js';
 import type { MetricContext, MetricImage, ProbabilityScorer } from './types.js';

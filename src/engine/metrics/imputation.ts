@@ -12,7 +12,7 @@
  * tolerance). This solve runs on the CPU for both backends: it is a sparse iterative solve, not
  * a per-pixel perturbation.
  */
-import { mulberry32Stream } from '../reference/prng.js';
+import { mulberry32Stream } from '../util/prng.js';
 import type { ImageSize } from './perturber.js';
 
 const OFFSETS: readonly [number, number, number][] = [
