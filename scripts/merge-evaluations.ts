@@ -15,8 +15,26 @@ if (!out || !inputs.length) {
 }
 const reports = inputs.map((f) => JSON.parse(readFileSync(f, 'utf8')));
 const labels = Object.keys(reports[0].perImage);
+// Metrics whose settings differ between the reports (ROAD percentiles, gradient-noise levels)
+// are not averaged together: they are dropped from the merged summary, with a note.
+const same = (pick: (r: { options: Record<string, Record<string, unknown> | undefined> }) => unknown) => new Set(reports.map((r) => JSON.stringify(pick(r) ?? null))).size === 1;
+const roadComparable = same((r) => r.options.road);
+const gradientComparable = same((r) => r.options.robustness?.gradientLevels);
+const inputComparable = same((r) => r.options.robustness?.inputLevels);
 const perImage: Record<string, MapMetrics[]> = {};
-for (const label of labels) perImage[label] = reports.flatMap((r) => r.perImage[label] ?? []);
+for (const label of labels) {
+  perImage[label] = reports.flatMap((r) => (r.perImage[label] ?? []) as MapMetrics[]).map((m) => ({
+    ...m,
+    road: roadComparable ? m.road : undefined,
+    robustness: m.robustness && {
+      gradient: gradientComparable ? m.robustness.gradient : null,
+      input: inputComparable ? m.robustness.input : [],
+    },
+  }));
+}
+if (!roadComparable) console.log('ROAD settings differ between the reports: ROAD left out of the merged summary');
+if (!gradientComparable) console.log('gradient-noise levels differ between the reports: gradient stability left out');
+if (!inputComparable) console.log('input-noise levels differ between the reports: input stability left out');
 // An image counts only when every method scored it (a stopped shard may end mid-image).
 const images = Math.min(...labels.map((l) => perImage[l].length));
 const summary = Object.fromEntries(labels.map((l) => [l, summarise(perImage[l].slice(0, images))]));
