@@ -81,10 +81,9 @@ export class ProgressBar {
   private readonly started = Date.now();
   constructor(
     private readonly total: number,
-    stream: NodeJS.WriteStream = process.stderr,
-    private readonly out = stream,
+    private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
-    this.enabled = Boolean(stream.isTTY);
+    this.enabled = Boolean(out.isTTY);
   }
 
   update(done: number, label: string): void {

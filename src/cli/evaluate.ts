@@ -198,46 +198,46 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
 
     // Written after every image, so a long run that is stopped still leaves a valid report.
     const writeReports = (imagesDone: number) => {
-    const reports: MethodReport[] = scored.map((s) => ({ label: s.label, summary: summarise(s.results) }));
-    const command = `webgpu-cam evaluate ${argv.join(' ')}`;
-    const notes = [
-      `${imagesDone} of ${files.length} images from ${dir}; class: ${classMode}; model ${path.basename(modelPath)} layer ${main.layer}${softcam ? `; softcam on ${path.basename(optionalString(args, 'softcam-model') ?? DEFAULT_SOFTCAM_MODEL)} (scored by that model)` : ''}`,
-      `maps and perturbed inputs on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}; the model in ONNX Runtime (wasm, 1 thread)`,
-      'AD% CF-CAM Average Drop (signed; AD+% clamped at 0), IC% share of images whose confidence rose, AI CF-CAM Average Increase, Del/Ins AUCs, ROAD MoRF/LeRF means and combined, dConf p(x*map)-p(x), SSIMg/SSIMx mean SSIM under gradient/input noise, MSEx, PG% pointing game, EPG energy share in the box; runs/img model inputs scored per image for the metrics (robustness re-explanations not counted), ms/img metric time per image',
-    ];
-    if (outPath) {
-      const round = (v: number) => Number(v.toPrecision(6));
-      const json = {
-        command,
-        images: imagesDone,
-        imagesPlanned: files.length,
-        directory: dir,
-        model: modelPath,
-        layer: main.layer,
-        backend: engine.backend,
-        adapter: engine.adapterName,
-        classMode,
-        metrics,
-        options,
-        summary: Object.fromEntries(reports.map((r) => [r.label, r.summary])),
-        perImage: Object.fromEntries(
-          scored.map((s) => [
-            s.label,
-            s.results.map((r) => ({
-              ...r,
-              deletionInsertion: r.deletionInsertion && {
-                deletion: { auc: r.deletionInsertion.deletion.auc, curve: Array.from(r.deletionInsertion.deletion.curve, round) },
-                insertion: { auc: r.deletionInsertion.insertion.auc, curve: Array.from(r.deletionInsertion.insertion.curve, round) },
-              },
-            })),
-          ]),
-        ),
-      };
-      writeFileSync(outPath, JSON.stringify(json));
-    }
-    if (htmlPath) {
-      writeFileSync(htmlPath, htmlReport({ title: 'webgpu-cam evaluation', command, reports, examples, notes }));
-    }
+      const reports: MethodReport[] = scored.map((s) => ({ label: s.label, summary: summarise(s.results) }));
+      const command = `webgpu-cam evaluate ${argv.join(' ')}`;
+      const notes = [
+        `${imagesDone} of ${files.length} images from ${dir}; class: ${classMode}; model ${path.basename(modelPath)} layer ${main.layer}${softcam ? `; softcam on ${path.basename(optionalString(args, 'softcam-model') ?? DEFAULT_SOFTCAM_MODEL)} (scored by that model)` : ''}`,
+        `maps and perturbed inputs on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}; the model in ONNX Runtime (wasm, 1 thread)`,
+        'AD% CF-CAM Average Drop (signed; AD+% clamped at 0), IC% share of images whose confidence rose, AI CF-CAM Average Increase, Del/Ins AUCs, ROAD MoRF/LeRF means and combined, dConf p(x*map)-p(x), SSIMg/SSIMx mean SSIM under gradient/input noise, MSEx, PG% pointing game, EPG energy share in the box; runs/img model inputs scored per image for the metrics (robustness re-explanations not counted), ms/img metric time per image',
+      ];
+      if (outPath) {
+        const round = (v: number) => Number(v.toPrecision(6));
+        const json = {
+          command,
+          images: imagesDone,
+          imagesPlanned: files.length,
+          directory: dir,
+          model: modelPath,
+          layer: main.layer,
+          backend: engine.backend,
+          adapter: engine.adapterName,
+          classMode,
+          metrics,
+          options,
+          summary: Object.fromEntries(reports.map((r) => [r.label, r.summary])),
+          perImage: Object.fromEntries(
+            scored.map((s) => [
+              s.label,
+              s.results.map((r) => ({
+                ...r,
+                deletionInsertion: r.deletionInsertion && {
+                  deletion: { auc: r.deletionInsertion.deletion.auc, curve: Array.from(r.deletionInsertion.deletion.curve, round) },
+                  insertion: { auc: r.deletionInsertion.insertion.auc, curve: Array.from(r.deletionInsertion.insertion.curve, round) },
+                },
+              })),
+            ]),
+          ),
+        };
+        writeFileSync(outPath, JSON.stringify(json));
+      }
+      if (htmlPath) {
+        writeFileSync(htmlPath, htmlReport({ title: 'webgpu-cam evaluation', command, reports, examples, notes }));
+      }
     };
     const examples: HtmlExample[] = [];
     const bar = new ProgressBar(files.length * scored.length);
