@@ -14,6 +14,7 @@ import {
 import { UsageError } from './args.js';
 import { BENCH_HELP, runBench } from './bench.js';
 import { CAM_HELP, runCam } from './cam.js';
+import { EVALUATE_HELP, runEvaluate } from './evaluate.js';
 import { EXPLAIN_HELP, runExplain } from './explain.js';
 import { ImageFormatError, ModelFormatError, UnknownLayerError, UnsupportedOpError } from '../engine/model/errors.js';
 import { ExitRequest } from './gpu-environment.js';
@@ -26,6 +27,7 @@ Commands:
   explain  explain an ONNX classifier's prediction on an image (overlay PNG)
   cam      compute maps from activations/gradients .npy files
   bench    GPU vs CPU throughput and per-kernel GPU times
+  evaluate faithfulness / robustness / pointing metrics of methods over a folder of images
 
 Run 'webgpu-cam <command> --help' for a command's options.
   -h, --help       this help
@@ -37,6 +39,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   explain: { run: runExplain, help: EXPLAIN_HELP },
   cam: { run: runCam, help: CAM_HELP },
   bench: { run: runBench, help: BENCH_HELP },
+  evaluate: { run: runEvaluate, help: EVALUATE_HELP },
 };
 
 /** Bad command lines and bad inputs exit 2; everything else (device, GPU, I/O) exits 1. */

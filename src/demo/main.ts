@@ -19,6 +19,7 @@ import { downloadBytes, downloadCanvasPng } from './export.js';
 import { FpsMeter, openVideoFile, openWebcam, startLiveLoop, type LiveLoop } from './live.js';
 import { ortModule } from './ort.js';
 import { renderPanel } from './panel.js';
+import { curveSvg } from '../engine/metrics/curve-svg.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $<HTMLDivElement>('status');
@@ -208,6 +209,29 @@ function expose(): void {
   });
 }
 
+/**
+ * Deletion and insertion curves of the first view's map (100 steps: about 200 model runs), drawn
+ * as a small SVG with both areas; cleared whenever the views change.
+ */
+async function showCurves(): Promise<void> {
+  const explainer = state.explainer;
+  const source = state.source;
+  const result = state.results[0];
+  const box = $('curve-result');
+  if (!explainer || !source || !result) return;
+  box.textContent = `scoring ${result.method}: ~200 model runs…`;
+  const curves = await explainer.deletionInsertion(source, result);
+  if (state.results[0] !== result) return; // the views changed meanwhile
+  const series = [
+    { label: `deletion ${curves.deletion.auc.toFixed(3)}`, values: Array.from(curves.deletion.curve) },
+    { label: `insertion ${curves.insertion.auc.toFixed(3)}`, values: Array.from(curves.insertion.curve) },
+  ];
+  box.innerHTML = curveSvg(`${result.method}, class ${result.className ?? result.classIndex}: AUC`, series, 260, 170);
+  box.dataset.deletionAuc = String(curves.deletion.auc);
+  box.dataset.insertionAuc = String(curves.insertion.auc);
+  Object.assign(window, { __webgpuCamCurves: { method: result.method, classIndex: result.classIndex, deletion: Array.from(curves.deletion.curve), insertion: Array.from(curves.insertion.curve), deletionAuc: curves.deletion.auc, insertionAuc: curves.insertion.auc } });
+}
+
 /** Explain the current source with every chosen method (requests queue in the explainer). */
 async function explainCurrent(): Promise<void> {
   const explainer = state.explainer;
@@ -224,6 +248,7 @@ async function explainCurrent(): Promise<void> {
   const results = settled.map((s) => (s as PromiseFulfilledResult<CamExplanation>).value);
   for (const old of state.results) old.dispose();
   state.results = results;
+  $('curve-result').replaceChildren();
   state.explained++;
   fps.tick();
   updateClassPicker(results[0]);
@@ -366,6 +391,7 @@ function wireControls(): void {
       await downloadCanvasPng(canvas, `${state.results[0].method}-overlay.png`);
     }),
   );
+  $('curves').addEventListener('click', guard(showCurves));
   $('export-npy').addEventListener(
     'click',
     guard(async () => {

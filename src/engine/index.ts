@@ -30,3 +30,4 @@ export type { TimingMode, StagePass, SubmitResult, UniformValue } from './gpu/re
 export type { KernelDef, Defines, PipelineCache, BindingKind, CompiledKernel } from './gpu/pipelines.js';
 export type { BufferPool } from './gpu/buffer-pool.js';
 export type { EncodedCfcamDetails } from './methods/cfcam/gpu.js';
+export * from './metrics/index.js';

@@ -26,6 +26,7 @@ import { type CamOptions } from '../types.js';
 import type { CamMethod } from '../methods/registry.js';
 import { CAM_METHODS, isCamMethod } from '../methods/registry.js';
 import { CamExplanation } from './result.js';
+import { deletionInsertion, metricContext, metricImage, type DeletionInsertionOptions, type DeletionInsertionResult } from '../metrics/index.js';
 import { readPixels, type ImageSource, type Region } from './sources.js';
 
 export interface CreateExplainerOptions {
@@ -196,6 +197,28 @@ export class Explainer {
       }, { once: true });
     });
     return Promise.race([run, cancelled]).finally(() => this.waiting--);
+  }
+
+  /**
+   * Deletion and insertion curves of `result`'s map (src/engine/metrics): the class probability
+   * as the map's most relevant pixels of `source` (the same source and region the result
+   * explained) are removed or revealed, 100 steps by default; queued like explain().
+   */
+  deletionInsertion(source: ImageSource, result: CamExplanation, options: DeletionInsertionOptions & { region?: Region } = {}): Promise<DeletionInsertionResult> {
+    if (this.disposed) return Promise.reject(new DisposedError('deletionInsertion() after dispose(): create a new explainer'));
+    let pixels: ReturnType<typeof readPixels>;
+    try {
+      pixels = readPixels(source, options.region);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.waiting++;
+    const run = this.tail.then(() => {
+      const ctx = metricContext(this.model, this.engine);
+      return deletionInsertion(ctx, metricImage(this.model, pixels.image, result.classIndex), result.toFloat32Array(), options);
+    });
+    this.tail = run.catch(() => undefined);
+    return run.finally(() => this.waiting--);
   }
 
   private async run(pixels: ReturnType<typeof readPixels>, options: ExplainOptions & { method: CamMethod }): Promise<CamExplanation> {

@@ -186,13 +186,20 @@ export class BatchedClassifier {
 
   /** The logits of class `classIndex` for `count` inputs [count, ...inputShape[1:]]. */
   async classLogits(inputs: Float32Array, count: number, classIndex: number): Promise<Float32Array> {
-    if (this.disposed) throw new Error('BatchedClassifier: classLogits() after dispose()');
+    const all = await this.logits(inputs, count);
+    const { numClasses } = this.options;
+    return Float32Array.from({ length: count }, (_, j) => all[j * numClasses + classIndex]);
+  }
+
+  /** Every class logit of `count` inputs: [count, numClasses] (the metrics take their softmax). */
+  async logits(inputs: Float32Array, count: number): Promise<Float32Array> {
+    if (this.disposed) throw new Error('BatchedClassifier: logits() after dispose()');
     const perInput = this.options.inputShape.slice(1).reduce((a, b) => a * b, 1);
     if (inputs.length < count * perInput) throw new Error(`BatchedClassifier: ${inputs.length} values for ${count} inputs of ${perInput}`);
     const opened = await this.open();
-    if (!opened.batched || count === 1) return this.score(opened.session, inputs, count, classIndex, opened.batched);
+    if (!opened.batched || count === 1) return this.score(opened.session, inputs, count, opened.batched);
     try {
-      return await this.score(opened.session, inputs, count, classIndex, true);
+      return await this.score(opened.session, inputs, count, true);
     } catch (error) {
       // Some graphs pass makeBatchDynamic but pin the batch when they run (a Resize or Expand to
       // literal sizes): from now on, one input per run on the model as it is.
@@ -200,14 +207,14 @@ export class BatchedClassifier {
       await opened.session.dispose();
       const { model, ort, numThreads } = this.options;
       this.opened = createModelSession(model, { ort, numThreads }).then((session) => ({ session, batched: false, reason }));
-      return this.score((await this.open()).session, inputs, count, classIndex, false);
+      return this.score((await this.open()).session, inputs, count, false);
     }
   }
 
-  private async score(session: ModelSession, inputs: Float32Array, count: number, classIndex: number, batched: boolean): Promise<Float32Array> {
+  private async score(session: ModelSession, inputs: Float32Array, count: number, batched: boolean): Promise<Float32Array> {
     const { inputName, inputShape, logitsName, numClasses } = this.options;
     const perInput = inputShape.slice(1).reduce((a, b) => a * b, 1);
-    const out = new Float32Array(count);
+    const out = new Float32Array(count * numClasses);
     const runs = batched ? [{ first: 0, n: count }] : Array.from({ length: count }, (_, j) => ({ first: j, n: 1 }));
     for (const { first, n } of runs) {
       const data = n === count ? inputs.subarray(0, count * perInput) : inputs.slice(first * perInput, (first + n) * perInput);
@@ -215,7 +222,7 @@ export class BatchedClassifier {
       try {
         const logits = run.host[logitsName].data as Float32Array;
         if (logits.length !== n * numClasses) throw new Error(`BatchedClassifier: the model returned ${logits.length} logits for ${n} inputs of ${numClasses} classes`);
-        for (let j = 0; j < n; j++) out[first + j] = logits[j * numClasses + classIndex];
+        out.set(logits, first * numClasses);
       } finally {
         run.dispose();
       }

@@ -109,6 +109,13 @@ export interface ExplainRequest {
   classIndex?: number;
   /** Method options, e.g. `scoreBatchSize` (masked inputs per model run) and `cluscam` for ClusCAM. */
   camOptions?: CamOptions;
+  /**
+   * The normalised input [1, 3, H, W] to explain instead of the pre-processed image (the
+   * metrics' robustness check feeds noisy copies); `image` is then not read.
+   */
+  input?: Float32Array;
+  /** Change the gradients before the CAM step (the robustness check adds noise to them). */
+  transformGradients?: (gradients: Float32Array) => Float32Array;
 }
 
 /** Top classes by logit; probabilities by softmax, or per class by sigmoid for a Sigmoid (multi-label) head. */
@@ -233,11 +240,8 @@ export class ModelExplainer {
     definition.validateOptions?.(request.camOptions ?? {}, { batch: 1, channels: layerChannels, height: layerRows, width: layerColumns });
 
     let started = performance.now();
-    const { data } = preprocessCpu(image, {
-      size: [height, width],
-      mean: this.metadata.mean ?? IMAGENET_MEAN,
-      std: this.metadata.std ?? IMAGENET_STD,
-    });
+    const data = request.input ?? this.preprocess(image);
+    if (data.length !== 3 * height * width) throw new InvalidOptionError(`the input has ${data.length} values; the model takes 3 x ${height} x ${width}`);
     const preprocessMs = performance.now() - started;
 
     started = performance.now();
@@ -257,6 +261,7 @@ export class ModelExplainer {
       logits = Float32Array.from(run.host[gm.outputs.logits].data as Float32Array);
       activations = Float32Array.from(run.host[gm.outputs.activations].data as Float32Array);
       if (needsGradients) gradients = Float32Array.from(run.host[gm.outputs.gradients].data as Float32Array);
+      if (gradients && request.transformGradients) gradients = request.transformGradients(gradients);
     } finally {
       run.dispose();
     }
@@ -313,6 +318,30 @@ export class ModelExplainer {
           ? { data: activations.slice(classIndex * layerHeight * layerWidth, (classIndex + 1) * layerHeight * layerWidth), height: layerHeight, width: layerWidth }
           : undefined,
     };
+  }
+
+  /** The image as the model takes it: resized and normalised, [1, 3, H, W]. */
+  preprocess(image: RgbaImage): Float32Array {
+    const [height, width] = this.inputSize;
+    return preprocessCpu(image, { size: [height, width], mean: this.normalisation.mean, std: this.normalisation.std }).data;
+  }
+
+  /** The normalisation the model expects (its metadata's, else ImageNet's). */
+  get normalisation(): { mean: readonly [number, number, number]; std: readonly [number, number, number] } {
+    return { mean: this.metadata.mean ?? IMAGENET_MEAN, std: this.metadata.std ?? IMAGENET_STD };
+  }
+
+  /** Softmax probabilities of class `classIndex` for `count` normalised inputs [count, 3, H, W], in one batched run. */
+  async classProbabilities(inputs: Float32Array, count: number, classIndex: number): Promise<Float32Array> {
+    const logits = await this.classifier.logits(inputs, count);
+    const classes = this.gradientModel.numClasses;
+    return Float32Array.from({ length: count }, (_, j) => {
+      const row = logits.subarray(j * classes, (j + 1) * classes);
+      const top = Math.max(...row);
+      let total = 0;
+      for (const v of row) total += Math.exp(v - top);
+      return Math.exp(row[classIndex] - top) / total;
+    });
   }
 
   /** The model session's counters (runs, live ORT tensors and uploads), for leak checks. */
