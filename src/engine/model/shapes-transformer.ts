@@ -6,7 +6,7 @@
  * false for ops it leaves to them.
  */
 import { attrInt, attrInts, decodeTensor, findAttr, type NodeProto } from './onnx-io.js';
-import { broadcastShapes, type ConstValue } from './shapes.js';
+import { broadcastShapes, type ConstValue } from './shape-values.js';
 
 /** Same limit as shapes.ts: only small integer tensors are folded. */
 const MAX_CONST_ELEMENTS = 64;

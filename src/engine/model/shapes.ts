@@ -18,12 +18,9 @@ import {
   type NodeProto,
 } from './onnx-io.js';
 import { inferTransformerNode } from './shapes-transformer.js';
+import { broadcastShapes, type ConstValue } from './shape-values.js';
 
-/** A statically known value (small integer tensors and float scalars). */
-export interface ConstValue {
-  dims: number[];
-  values: number[];
-}
+export { broadcastShapes, type ConstValue } from './shape-values.js';
 
 export interface ShapeInfo {
   shapes: Map<string, number[]>;
@@ -46,19 +43,6 @@ const BROADCAST = new Set([
   'LessOrEqual', 'And', 'Or', 'Where', 'Sum', 'Mean',
 ]);
 
-export function broadcastShapes(shapes: number[][]): number[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    let d = 1;
-    for (const s of shapes) {
-      const v = s[s.length - rank + i] ?? 1;
-      if (v !== 1) d = v;
-    }
-    out.push(d);
-  }
-  return out;
-}
 
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
