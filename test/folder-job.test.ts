@@ -21,6 +21,7 @@ import { listInputs, outputStems } from '../src/cli/jobs/inputs';
 import { parseShard, resolveShard, shardRange } from '../src/cli/jobs/shard';
 import { AppendLog } from '../src/cli/jobs/durable';
 import { mergeShards } from '../src/cli/jobs/merge';
+import { formatDuration, ProgressBar } from '../src/cli/jobs/progress';
 import { UsageError } from '../src/cli/args';
 import { testEngine } from './helpers/gpu';
 import { jobImage, writeJobImages } from './helpers/job-images';
@@ -134,6 +135,29 @@ describe('manifest log', () => {
     again.log.append('{"file":"b","status":"done"}');
     again.log.close();
     expect(readFileSync(file, 'utf8')).toBe('{"file":"a","status":"done"}\n{"file":"b","status":"done"}\n');
+  });
+});
+
+describe('progress bar', () => {
+  it('draws count, share, rate and time left on a terminal, and nothing elsewhere', async () => {
+    const written: string[] = [];
+    const terminal = { isTTY: true, columns: 120, write: (t: string) => written.push(t) };
+    const bar = new ProgressBar(40, terminal);
+    await new Promise((r) => setTimeout(r, 50));
+    bar.update(10, 1);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toMatch(/^\r\[######\.{18}\] 10\/40 25% [\d.]+ img\/s ETA \d+:\d\d, 1 error\x1b\[K$/);
+    bar.update(11, 1); // within 100 ms of the last draw: skipped
+    expect(written).toHaveLength(1);
+    bar.update(40, 1); // the last one is always drawn
+    bar.finish();
+    expect(written.slice(1)).toEqual([expect.stringMatching(/40\/40 100%.*ETA 0:00/), '\r\x1b[K']);
+    const log: string[] = [];
+    const file = new ProgressBar(40, { isTTY: false, write: (t: string) => log.push(t) });
+    file.update(40, 0);
+    file.finish();
+    expect(log).toEqual([]);
+    expect([formatDuration(59.4), formatDuration(3725), formatDuration(Infinity)]).toEqual(['0:59', '1:02:05', '--']);
   });
 });
 
