@@ -14,6 +14,8 @@ import path from 'node:path';
 import type { CamMethod, CamOptions } from '../../engine/types.js';
 import type { Colormap } from '../../engine/colormaps.js';
 import { encodeNpy } from '../../engine/io/npy.js';
+import { InputRangeError, NonFiniteInputError, NoValidChannelsError } from '../../engine/errors.js';
+import { ImageFormatError } from '../../engine/model/errors.js';
 import { encodePng, readImage, type RgbaImage } from '../../engine/model/image-io.js';
 import { ModelExplainer, type Explanation } from '../../engine/model/explainer.js';
 import { loadModelMetadata } from '../../engine/model/metadata.js';
@@ -57,13 +59,24 @@ export interface FolderJobSummary {
   alreadyDone: number;
   done: number;
   errors: number;
+  /** Wall time of the run, and of its part before the first image (model, session, GPU start). */
   seconds: number;
+  startupSeconds: number;
   imagesPerSecond: number;
   /** Images per model run actually used (1 when the model pins its batch). */
   batch: number;
   batchFallbackReason?: string;
   manifest: string;
   backend?: 'gpu' | 'cpu';
+}
+
+/**
+ * Errors that come from one image's content (its activations have no valid channel, overflow,
+ * are not finite): recorded, and the job goes on. Anything else (a lost GPU device, a bug)
+ * would fail every image alike and ends the job instead, with nothing recorded for them.
+ */
+function isImageFault(error: unknown): boolean {
+  return error instanceof NoValidChannelsError || error instanceof NonFiniteInputError || error instanceof InputRangeError || error instanceof ImageFormatError;
 }
 
 /** The first line of an error's message (the manifest and the log keep one line per image). */
@@ -146,6 +159,7 @@ export async function runFolderJob(options: FolderJobOptions, log: (line: string
       done: 0,
       errors: 0,
       seconds: 0,
+      startupSeconds: 0,
       imagesPerSecond: 0,
       batch: options.batch,
       manifest: files.manifest,
@@ -167,6 +181,7 @@ async function explainAll(
   manifest: AppendLog,
   summary: FolderJobSummary,
 ): Promise<void> {
+  const startedAt = performance.now();
   const engine = await engineForBackend(options.backend);
   let explainer: ModelExplainer;
   try {
@@ -182,6 +197,7 @@ async function explainAll(
     engine.dispose();
     throw error;
   }
+  summary.startupSeconds = (performance.now() - startedAt) / 1000;
   summary.batch = explainer.batchSize;
   summary.backend = engine.backend;
   if (explainer.batchFallbackReason) summary.batchFallbackReason = explainer.batchFallbackReason;
@@ -242,6 +258,7 @@ async function explainAll(
       try {
         results = await explainer.explainBatch(decoded.map((d) => d.image), request);
       } catch (error) {
+        if (!isImageFault(error)) throw error;
         if (decoded.length === 1) {
           append({ file: decoded[0].input.name, status: 'error', stage: 'explain', error: oneLine(error) });
           continue;
@@ -257,6 +274,7 @@ async function explainAll(
         try {
           [result] = await explainer.explainBatch([d.image], request);
         } catch (error) {
+          if (!isImageFault(error)) throw error;
           append({ file: d.input.name, status: 'error', stage: 'explain', error: oneLine(error) });
           continue;
         }
