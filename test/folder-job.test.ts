@@ -309,6 +309,21 @@ describe('explain --images (CLI)', () => {
     expect(() => mergeShards(out)).toThrow(/twice as done/);
   });
 
+  it('--retry-errors redoes the images recorded as failed, once they are fixed', async () => {
+    const dir = path.join(tmp, 'retry');
+    writeJobImages(dir, 1, 40);
+    const bad = touch(path.join(dir, 'late.png'), 'still uploading');
+    const out = path.join(tmp, 'retry-out');
+    const args = ['explain', '--images', dir, '--out-dir', out, '--backend', 'cpu', '--json'];
+    expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ done: 1, errors: 1 });
+    writeFileSync(bad, readFileSync(path.join(dir, 'img-0000.png')));
+    expect(JSON.parse((await cli(args)).stdout)).toMatchObject({ alreadyDone: 2, done: 0, errors: 0 });
+    expect(JSON.parse((await cli([...args, '--retry-errors'])).stdout)).toMatchObject({ alreadyDone: 1, done: 1, errors: 0 });
+    const lines = records(path.join(out, 'manifest.jsonl'));
+    expect(lines.map((r) => [r.file, r.status])).toEqual([['img-0000.png', 'done'], ['late.png', 'error'], ['late.png', 'done']]);
+    expect(readFileSync(path.join(out, 'maps', 'late.npy')).equals(readFileSync(path.join(out, 'maps', 'img-0000.npy')))).toBe(true);
+  });
+
   it('refuses folder flags without --images and one-image flags with it', async () => {
     const a = await cli(['explain', '--image', path.join(images, 'set-a', 'img-0.png'), '--batch', '4']);
     expect(a.code).toBe(2);
