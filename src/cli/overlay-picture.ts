@@ -1,6 +1,6 @@
 /** The overlay picture `explain` writes, for one image and for folder jobs alike. */
-import { overlay, type RgbaImage } from '../engine/overlay.js';
-import { colormapOverlay, type Colormap } from '../engine/colormaps.js';
+import { overlay, type Colormap, type RgbaImage } from '../engine/index.js';
+import { colormapOverlay } from '../engine/display/colormaps.js';
 
 export interface OverlayChoice {
   colormap: Colormap;

@@ -11,10 +11,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { CamMethod, CamOptions } from '../../engine/types.js';
-import type { Colormap } from '../../engine/colormaps.js';
-import { encodeNpy } from '../../engine/io/npy.js';
-import { InputRangeError, NonFiniteInputError, NoValidChannelsError } from '../../engine/errors.js';
+import type { CamMethod, CamOptions, Colormap } from '../../engine/index.js';
+import { encodeNpy, InputRangeError, NonFiniteInputError, NoValidChannelsError } from '../../engine/index.js';
 import { ImageFormatError } from '../../engine/model/errors.js';
 import { encodePng, readImage, type RgbaImage } from '../../engine/model/image-io.js';
 import { ModelExplainer, type Explanation } from '../../engine/model/explainer.js';
