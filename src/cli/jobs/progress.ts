@@ -55,7 +55,7 @@ export class ProgressBar {
     const now = performance.now();
     if (now - this.lastDraw < 100 && done < this.total) return;
     this.lastDraw = now;
-    const columns = this.stream.columns ?? 80;
+    const columns = this.stream.columns || 80; // 0 on a terminal without a size
     this.stream.write(`\r${this.line(done, errors).slice(0, columns - 1)}\x1b[K`);
     this.drawn = true;
   }
