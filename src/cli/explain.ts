@@ -10,10 +10,13 @@ import { parseInputSize } from '../engine/model/metadata-parse.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
-import { overlay } from '../engine/display/overlay.js';
-import { COLORMAPS, colormapOverlay, type Colormap } from '../engine/display/colormaps.js';
+import { COLORMAPS, type Colormap } from '../engine/display/colormaps.js';
 import { droppedClusters } from '../engine/methods/cluscam/cpu.js';
 import { CLUSCAM_DEFAULTS } from '../engine/methods/cluscam/options.js';
+import { overlayPicture } from './overlay-picture.js';
+import { runFolderJob } from './jobs/folder-job.js';
+import { mergeShards } from './jobs/merge.js';
+import { resolveShard } from './jobs/shard.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
@@ -28,6 +31,7 @@ export const DEFAULT_MODEL = fileURLToPath(new URL(/* @vite-ignore */ '../../mod
 export const DEFAULT_LISTING_SIZE: [number, number] = [224, 224];
 
 export const EXPLAIN_HELP = `Usage: webgpu-cam explain --image IMAGE [options]
+       webgpu-cam explain --images DIR|GLOB|LIST.txt --out-dir OUT [options]
 
 Runs an ONNX image classifier on a PNG or JPEG image and explains its prediction: the target
 layer's activations and the class-logit gradients come from one run of the model (rewritten
@@ -72,6 +76,21 @@ Options:
   --json                  print one JSON object instead of a summary
   -h, --help              this help
 
+Folder jobs (many images; safe to kill and rerun, see README "Folder jobs"):
+  --images SPEC           a folder (its .png/.jpg, subfolders too), a quoted glob
+                          ('tiles/**/*.png') or a list file (.txt: one path a line)
+  --out-dir OUT           maps/NAME.npy, overlays/NAME.png and manifest.jsonl (one JSON line
+                          per image: file, class, top-5, score, timings, status or error)
+  --batch N               images per model run (default 1)
+  --no-maps, --no-overlays  skip that output
+  --shard i/n             explain shard i of n (0-based) of the sorted inputs; default from
+                          SLURM_ARRAY_TASK_ID/_COUNT/_MIN or JOB_COMPLETION_INDEX (Kubernetes)
+  --shard-count N         the shard count with JOB_COMPLETION_INDEX (or WEBGPU_CAM_SHARD_COUNT)
+  --merge                 after this shard, merge all shards' manifests if they are finished
+  --retry-errors          redo the images a previous run recorded as failed
+  --progress              draw the progress bar even when stderr is not a terminal
+                          (--no-progress: never)
+
 Score-CAM and ClusCAM need no gradients but run the model again on masked copies of the
 image: once per channel of the layer (scorecam) or once per cluster (cluscam), in batches.
 
@@ -103,6 +122,16 @@ const SPEC = {
   output: 'string',
   explain: 'string',
   'list-layers': 'boolean',
+  images: 'string',
+  'out-dir': 'string',
+  batch: 'string',
+  maps: 'boolean',
+  overlays: 'boolean',
+  shard: 'string',
+  'shard-count': 'string',
+  merge: 'boolean',
+  'retry-errors': 'boolean',
+  progress: 'boolean',
   json: 'boolean',
   help: 'boolean',
 } as const;
@@ -144,6 +173,7 @@ function describeInput(r: ReturnType<typeof inputReport>, head: { output: string
 }
 
 const CLUSCAM_FLAGS = ['clusters', 'drop-ratio', 'temperature', 'seed', 'inits'] as const;
+const FOLDER_FLAGS = ['out-dir', 'batch', 'maps', 'overlays', 'shard', 'shard-count', 'merge', 'retry-errors', 'progress'] as const;
 
 /** --reshape: one of RESHAPE_TRANSFORMS or tokens:N (checked against the layer when the model is rewritten). */
 function reshapeFlag(args: ParsedArgs): ReshapeTransformOption | undefined {
@@ -239,16 +269,12 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
+  if (optionalString(args, 'images') !== undefined) return runFolder(args, modelPath, modelBytes);
+  for (const name of FOLDER_FLAGS) {
+    if (args.values[name] !== undefined) throw new UsageError(`--${name} is for folder jobs (--images DIR --out-dir OUT)`);
+  }
   const imagePath = required(args, 'image');
-  const method = choice(args, 'method', CAM_METHODS, 'cfcam') as CamMethod;
-  const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
-  const classIndex = numberFlag(args, 'class', { integer: true, min: 0 });
-  const camOptions = scoredCamOptions(args, method);
-  const opacity = numberFlag(args, 'opacity', { min: 0 }) ?? 0.4;
-  if (opacity > 1) throw new UsageError(`--opacity must be in [0, 1], got ${opacity}`);
-  const signed = flag(args, 'signed');
-  if (signed && method !== 'softcam') throw new UsageError(`--signed is for softcam (the signed class evidence), not ${method}`);
-  const colormap = choice(args, 'colormap', COLORMAPS, signed ? 'diverging' : 'jet') as Colormap;
+  const { method, backend, classIndex, camOptions, opacity, signed, colormap } = explainChoices(args);
   const outPath = optionalString(args, 'out');
   const heatmapPath = optionalString(args, 'heatmap');
   for (const p of [outPath, heatmapPath]) if (p) assertWritablePath(p);
@@ -287,9 +313,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
     if (heatmapPath) writeNpyFile(heatmapPath, values, [result.height, result.width]);
     if (outPath) {
       const map = { width: result.width, height: result.height, data: values };
-      // JET on the [0,1] map is the reference's exact blend; the other maps composite colorize's layer.
-      const picture = colormap === 'jet' && !signed ? overlay(image, map, { opacity }) : colormapOverlay(image, map, { colormap, opacity, signed });
-      await writePng(outPath, picture);
+      await writePng(outPath, overlayPicture(image, map, { colormap, opacity, signed }));
     }
     if (flag(args, 'json')) {
       console.log(
@@ -344,4 +368,62 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
     await explainer.dispose();
     engine.dispose();
   }
+}
+
+/** The method and display flags shared by one-image and folder runs. */
+function explainChoices(args: ParsedArgs) {
+  const method = choice(args, 'method', CAM_METHODS, 'cfcam') as CamMethod;
+  const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
+  const classIndex = numberFlag(args, 'class', { integer: true, min: 0 });
+  const camOptions = scoredCamOptions(args, method);
+  const opacity = numberFlag(args, 'opacity', { min: 0 }) ?? 0.4;
+  if (opacity > 1) throw new UsageError(`--opacity must be in [0, 1], got ${opacity}`);
+  const signed = flag(args, 'signed');
+  if (signed && method !== 'softcam') throw new UsageError(`--signed is for softcam (the signed class evidence), not ${method}`);
+  const colormap = choice(args, 'colormap', COLORMAPS, signed ? 'diverging' : 'jet') as Colormap;
+  return { method, backend, classIndex, camOptions, opacity, signed, colormap };
+}
+
+/** `explain --images ... --out-dir OUT`: a folder job (src/cli/jobs/folder-job.ts). */
+async function runFolder(args: ParsedArgs, modelPath: string, modelBytes: Uint8Array): Promise<number> {
+  for (const name of ['image', 'out', 'heatmap'] as const) {
+    if (args.values[name] !== undefined) throw new UsageError(`--${name} is for one image; a folder job (--images) writes into --out-dir`);
+  }
+  const outDir = required(args, 'out-dir', ' (where a folder job writes its maps, overlays and manifest)');
+  const shard = resolveShard({ shard: optionalString(args, 'shard'), shardCount: numberFlag(args, 'shard-count', { integer: true, min: 1 }) });
+  const summary = await runFolderJob({
+    images: required(args, 'images'),
+    outDir,
+    batch: numberFlag(args, 'batch', { integer: true, min: 1 }) ?? 1,
+    shard,
+    modelPath,
+    modelBytes,
+    layer: optionalString(args, 'layer'),
+    ...explainChoices(args),
+    writeMaps: flag(args, 'maps', true),
+    writeOverlays: flag(args, 'overlays', true),
+    retryErrors: flag(args, 'retry-errors'),
+    progress: typeof args.values.progress === 'boolean' ? args.values.progress : undefined,
+  });
+  const merge = flag(args, 'merge') && shard.count > 1 ? mergeShards(outDir, { waitForShards: true }) : undefined;
+  if (flag(args, 'json')) {
+    console.log(JSON.stringify({ ...summary, ...(merge ? { merge } : {}) }));
+    return 0;
+  }
+  const s = summary;
+  const shardText = s.shard.count > 1 ? `shard ${s.shard.index}/${s.shard.count}${s.shard.source === 'flag' ? '' : ` (from ${s.shard.source === 'slurm' ? 'Slurm' : 'Kubernetes'})`}: ` : '';
+  const ran = s.done + s.errors;
+  const rate = ran > 0 ? `, ${s.imagesPerSecond.toFixed(1)} images/s` : '';
+  const skipped = s.alreadyDone > 0 ? `, ${s.alreadyDone} already done` : '';
+  const batchText = ran > 0 ? `, batch ${s.batch}${s.backend ? ` on ${s.backend}` : ''}` : '';
+  console.log(`${shardText}${s.inputs} images: ${s.done} explained, ${s.errors} failed${skipped} in ${s.seconds.toFixed(1)} s${rate}${batchText}; manifest ${s.manifest}`);
+  if (s.batchFallbackReason) console.log(`note: one image per model run, not ${args.values.batch}: ${s.batchFallbackReason}`);
+  if (merge) {
+    console.log(
+      merge.complete
+        ? `merged ${merge.shards} shards: ${merge.images} images (${merge.errors} failed) -> ${merge.manifest}`
+        : `merge: shard${merge.pending.length === 1 ? '' : 's'} ${merge.pending.join(', ')} not finished yet; the last shard to finish merges (or run webgpu-cam merge --out-dir ${outDir})`,
+    );
+  }
+  return 0;
 }

@@ -68,6 +68,18 @@ process.exit(adapter ? 0 : 3);`;
   return result.status === 0;
 }
 
+/**
+ * In the SwiftShader child: exit when the parent is gone (killed with SIGKILL, which it cannot
+ * forward), so a folder job killed and restarted never has an orphan writing beside it.
+ */
+export function exitWithParent(env: NodeJS.ProcessEnv = process.env): void {
+  if (!env[REEXEC_VAR]) return;
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.exit(137);
+  }, 200).unref();
+}
+
 /** Run this same command again with `extraEnv`; resolves once the child has exited. */
 function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
   return new Promise((resolve, reject) => {

@@ -16,18 +16,21 @@ import { BENCH_HELP, runBench } from './bench.js';
 import { CAM_HELP, runCam } from './cam.js';
 import { EVALUATE_HELP, runEvaluate } from './evaluate.js';
 import { EXPLAIN_HELP, runExplain } from './explain.js';
+import { MERGE_HELP, runMerge } from './merge.js';
 import { ImageFormatError, ModelFormatError, UnknownLayerError, UnsupportedOpError } from '../engine/model/errors.js';
-import { ExitRequest } from './gpu-environment.js';
+import { ExitRequest, exitWithParent } from './gpu-environment.js';
 
 const HELP = `Usage: webgpu-cam <command> [options]
 
 Class activation maps (CF-CAM, Grad-CAM family, Eigen-CAM, Score-CAM, ClusCAM, Soft-CAM) on the GPU with WebGPU.
 
 Commands:
-  explain  explain an ONNX classifier's prediction on an image (overlay PNG)
+  explain  explain an ONNX classifier's prediction on an image (overlay PNG), or on a
+           folder of them (--images DIR --out-dir OUT: maps, overlays, a manifest)
   cam      compute maps from activations/gradients .npy files
   bench    GPU vs CPU throughput and per-kernel GPU times
   evaluate faithfulness / robustness / pointing metrics of methods over a folder of images
+  merge    combine the shard manifests of a folder job (explain --images --shard i/n)
 
 Run 'webgpu-cam <command> --help' for a command's options.
   -h, --help       this help
@@ -40,6 +43,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   cam: { run: runCam, help: CAM_HELP },
   bench: { run: runBench, help: BENCH_HELP },
   evaluate: { run: runEvaluate, help: EVALUATE_HELP },
+  merge: { run: runMerge, help: MERGE_HELP },
 };
 
 /** Bad command lines and bad inputs exit 2; everything else (device, GPU, I/O) exits 1. */
@@ -100,4 +104,5 @@ function exit(code: number): void {
 process.on('uncaughtException', (error) => exit(report(error)));
 process.on('unhandledRejection', (error) => exit(report(error)));
 
+exitWithParent();
 main(process.argv.slice(2)).then(exit, (error: unknown) => exit(error instanceof ExitRequest ? error.code : report(error)));

@@ -98,6 +98,20 @@ function pinsBatch(graph: GraphProto, node: NodeProto, opset: number, rank: (nam
  * entries would contradict batched runs.
  */
 export function makeBatchDynamic(modelBytes: Uint8Array): BatchDynamicModel {
+  return rewriteBatch(modelBytes, { dimParam: 'batch' });
+}
+
+/**
+ * The model with its batch fixed to `batchSize` (image input and outputs), or why the batch
+ * cannot be changed: the gradient-graph builder needs static shapes, so a model that explains
+ * N images per run is built from this copy.
+ */
+export function makeStaticBatch(modelBytes: Uint8Array, batchSize: number): BatchDynamicModel {
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`makeStaticBatch: batch size ${batchSize} is not a positive integer`);
+  return rewriteBatch(modelBytes, { dimValue: batchSize });
+}
+
+function rewriteBatch(modelBytes: Uint8Array, batchDim: { dimParam: string } | { dimValue: number }): BatchDynamicModel {
   const model = decodeModel(modelBytes);
   const graph = model.graph!;
   const opset = opsetVersion(model);
@@ -125,7 +139,7 @@ export function makeBatchDynamic(modelBytes: Uint8Array): BatchDynamicModel {
 
   const symbolic = (v: ValueInfoProto) => {
     const dims = v.type?.tensorType?.shape?.dim;
-    if (dims && dims.length > 0) dims[0] = { dimParam: 'batch' };
+    if (dims && dims.length > 0) dims[0] = { ...batchDim };
   };
   symbolic(image);
   for (const o of graph.output ?? []) symbolic(o);

@@ -15,10 +15,10 @@ import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
 import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from './preprocess-cpu.js';
 import type { CamEngine } from '../engine.js';
-import type { CamOptions, MaskedScorer, MethodDetails } from '../types.js';
+import type { CamOptions, CfcamDetails, CluscamDetails, MaskedScorer, MethodDetails } from '../types.js';
 import type { CamMethod } from '../methods/registry.js';
 import { methodDefinition } from '../methods/registry.js';
-import { BatchedClassifier } from './batched-model.js';
+import { BatchedClassifier, makeStaticBatch } from './batched-model.js';
 import type { RgbaImage } from '../display/overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
@@ -71,6 +71,12 @@ export interface ExplainerOptions {
    * pre-activation logits (default) or the class probability.
    */
   explain?: ExplainedScore;
+  /**
+   * Images per model run for explainBatch (default 1). The model's batch is fixed to it (the
+   * gradient graph needs static shapes); a model whose graph pins the batch to 1 falls back to
+   * 1, with the reason in `batchFallbackReason`.
+   */
+  batchSize?: number;
 }
 
 export interface ClassScore {
@@ -85,6 +91,8 @@ export interface Explanation extends MethodDetails {
   /** The explained class (top-1 unless one was asked for). */
   classIndex: number;
   className?: string;
+  /** Softmax probability of the explained class (also when it is not among the top-5). */
+  classProbability: number;
   top5: ClassScore[];
   /** The map at the model's input size, row-major, values in [0,1]. */
   map: Float32Array;
@@ -129,6 +137,13 @@ function topClasses(logits: Float32Array, count: number, names?: string[], sigmo
     .slice(0, count);
 }
 
+function classProbability(logits: Float32Array, classIndex: number): number {
+  const top = Math.max(...logits);
+  let total = 0;
+  for (const v of logits) total += Math.exp(v - top);
+  return Math.exp(logits[classIndex] - top) / total;
+}
+
 /**
  * A Soft-CAM model's class-evidence map: the metadata's `evidenceOutput`, else a candidate layer
  * with 'evidence' in its name and one channel per class. Other models have none.
@@ -159,6 +174,10 @@ export class ModelExplainer {
     private readonly classifier: BatchedClassifier,
     /** Soft-CAM models: the class-evidence map (method 'softcam' explains it); undefined for other models. */
     readonly evidenceLayer: string | undefined,
+    /** Images per run of the gradient model (explainBatch takes up to this many). */
+    readonly batchSize: number,
+    /** Why the batch size asked for could not be used (the model pins its batch), else undefined. */
+    readonly batchFallbackReason: string | undefined,
   ) {}
 
   /** Build the gradient model for the layer and open its session. */
@@ -173,7 +192,17 @@ export class ModelExplainer {
     const candidates = listCandidateLayers(prepared.bytes, { output });
     const layer = options.layer ?? metadata.featureLayer ?? candidates[0]?.name;
     if (!layer) throw new NoCandidateLayerError(noCandidateReason(prepared.bytes, output));
-    const gradientModel = buildGradientModel(prepared.bytes, { target: layer, logits: output, explain: options.explain, reshapeTransform: options.reshapeTransform });
+    const asked = options.batchSize ?? 1;
+    if (!(Number.isInteger(asked) && asked >= 1)) throw new InvalidOptionError(`batch size must be a positive integer, got ${asked}`);
+    let batchSize = 1;
+    let batchFallbackReason: string | undefined;
+    let source = prepared.bytes;
+    if (asked > 1) {
+      const batched = makeStaticBatch(prepared.bytes, asked);
+      if (batched.ok) [source, batchSize] = [batched.bytes, asked];
+      else batchFallbackReason = batched.reason;
+    }
+    const gradientModel = buildGradientModel(source, { target: layer, logits: output, explain: options.explain, reshapeTransform: options.reshapeTransform });
     gradientModel.input = prepared.input;
     if (gradientModel.activationsShape.length !== 4) {
       throw new InvalidOptionError(
@@ -191,14 +220,15 @@ export class ModelExplainer {
       // Scored methods read the logits, which sit below a Softmax head: make them an output.
       model: withGraphOutput(prepared.bytes, gradientModel.outputs.logits),
       inputName: gradientModel.inputName,
-      inputShape: gradientModel.inputShape,
+      // The plain classifier scores one image's masked copies: its declared shape is per image.
+      inputShape: [1, ...gradientModel.inputShape.slice(1)],
       logitsName: gradientModel.outputs.logits,
       numClasses: gradientModel.numClasses,
       ort: options.ort,
       numThreads: options.numThreads,
     });
     const evidenceLayer = findEvidenceLayer(candidates, metadata, gradientModel.numClasses);
-    return new ModelExplainer(gradientModel, layer, candidates, session, options.engine, metadata, classifier, evidenceLayer);
+    return new ModelExplainer(gradientModel, layer, candidates, session, options.engine, metadata, classifier, evidenceLayer, batchSize, batchFallbackReason);
   }
 
   /** How the model's input was resolved: size and its source, layout, dynamic dims, opset. */
@@ -218,9 +248,21 @@ export class ModelExplainer {
   }
 
   async explain(image: RgbaImage, request: ExplainRequest = {}): Promise<Explanation> {
+    return (await this.explainBatch([image], request))[0];
+  }
+
+  /**
+   * Explains up to `batchSize` images with one run of the gradient model and one engine call.
+   * A short batch is padded with zero images to the model's batch (they are not explained).
+   * Each explanation's timings are its share of the batch's: the batch's times divided by its
+   * images. The class (request.classIndex, else each image's top-1) applies to every image.
+   */
+  async explainBatch(images: readonly RgbaImage[], request: ExplainRequest = {}): Promise<Explanation[]> {
     const gm = this.gradientModel;
     const method = request.method ?? 'cfcam';
     const [height, width] = this.inputSize;
+    const n = images.length;
+    if (n < 1 || n > this.batchSize) throw new InvalidOptionError(`explainBatch takes 1 to ${this.batchSize} images (the explainer's batch size), got ${n}`);
     if (request.classIndex !== undefined && !(Number.isInteger(request.classIndex) && request.classIndex >= 0 && request.classIndex < gm.numClasses)) {
       throw new InvalidOptionError(`class ${request.classIndex} is out of range: the model has ${gm.numClasses} classes (0..${gm.numClasses - 1})`);
     }
@@ -237,51 +279,58 @@ export class ModelExplainer {
     }
     // The method's options are checked against the layer before the model runs.
     const [, layerChannels, layerRows, layerColumns] = gm.activationsShape;
-    definition.validateOptions?.(request.camOptions ?? {}, { batch: 1, channels: layerChannels, height: layerRows, width: layerColumns });
+    definition.validateOptions?.(request.camOptions ?? {}, { batch: n, channels: layerChannels, height: layerRows, width: layerColumns });
 
     let started = performance.now();
-    const data = request.input ?? this.preprocess(image);
-    if (data.length !== 3 * height * width) throw new InvalidOptionError(`the input has ${data.length} values; the model takes 3 x ${height} x ${width}`);
+    const perImage = 3 * height * width;
+    if (request.input && n !== 1) throw new InvalidOptionError('request.input replaces one image: use it with explain(), not with a batch');
+    if (request.input && request.input.length !== perImage) throw new InvalidOptionError(`the input has ${request.input.length} values; the model takes 3 x ${height} x ${width}`);
+    // The model's whole batch; slots past n stay zero (padding).
+    const data = new Float32Array(this.batchSize * perImage);
+    for (let i = 0; i < n; i++) data.set(request.input ?? this.preprocess(images[i]), i * perImage);
     const preprocessMs = performance.now() - started;
 
     started = performance.now();
     // A negative class index makes the graph explain its own top-1 class: one run.
-    const classFeed = { data: BigInt64Array.from([BigInt(request.classIndex ?? -1)]), dims: [1] };
+    const classFeed = { data: new BigInt64Array(this.batchSize).fill(BigInt(request.classIndex ?? -1)), dims: [this.batchSize] };
     // Gradient-free methods (Eigen-CAM, Score-CAM, ClusCAM, Soft-CAM) do not fetch the gradients.
     const needsGradients = definition.capabilities.gradients;
     const run = await this.session.run(
       { [gm.inputName]: { data, dims: gm.inputShape }, [gm.classInputName]: classFeed },
       { host: needsGradients ? [gm.outputs.logits, gm.outputs.activations, gm.outputs.gradients] : [gm.outputs.logits, gm.outputs.activations] },
     );
+    const [, channels, layerHeight, layerWidth] = gm.activationsShape;
+    const perMap = channels * layerHeight * layerWidth;
     let logits: Float32Array;
     let activations: Float32Array;
     let gradients: Float32Array | undefined;
     try {
-      // Copies: the arrays outlive this run's tensors.
-      logits = Float32Array.from(run.host[gm.outputs.logits].data as Float32Array);
-      activations = Float32Array.from(run.host[gm.outputs.activations].data as Float32Array);
-      if (needsGradients) gradients = Float32Array.from(run.host[gm.outputs.gradients].data as Float32Array);
+      // Copies of the real images' part: the arrays outlive this run's tensors.
+      logits = (run.host[gm.outputs.logits].data as Float32Array).slice(0, n * gm.numClasses);
+      activations = (run.host[gm.outputs.activations].data as Float32Array).slice(0, n * perMap);
+      if (needsGradients) gradients = (run.host[gm.outputs.gradients].data as Float32Array).slice(0, n * perMap);
       if (gradients && request.transformGradients) gradients = request.transformGradients(gradients);
     } finally {
       run.dispose();
     }
     const modelMs = performance.now() - started;
 
-    const top5 = topClasses(logits, Math.min(5, logits.length), this.metadata.classNames, gm.head.activation === 'sigmoid');
-    const classIndex = request.classIndex ?? top5[0].index;
-    const [, channels, layerHeight, layerWidth] = gm.activationsShape;
+    const top5s = Array.from({ length: n }, (_, i) =>
+      topClasses(logits.subarray(i * gm.numClasses, (i + 1) * gm.numClasses), Math.min(5, gm.numClasses), this.metadata.classNames, gm.head.activation === 'sigmoid'),
+    );
+    const classIndices = Int32Array.from(top5s, (top5) => request.classIndex ?? top5[0].index);
     // Score-CAM and ClusCAM: the model on masked copies of the normalised input, in batches.
     let scoreMs = 0;
     const classifier = this.classifier;
     const scorer: MaskedScorer | undefined = definition.capabilities.scorer
       ? {
-          inputs: data,
-          classIndices: Int32Array.of(classIndex),
-          baseLogits: Float32Array.of(logits[classIndex]),
-          async score(masked, count) {
+          inputs: data.subarray(0, n * perImage),
+          classIndices,
+          baseLogits: Float32Array.from(classIndices, (c, i) => logits[i * gm.numClasses + c]),
+          async score(masked, count, image) {
             const t0 = performance.now();
             try {
-              return await classifier.classLogits(masked, count, classIndex);
+              return await classifier.classLogits(masked, count, classIndices[image]);
             } finally {
               scoreMs += performance.now() - t0;
             }
@@ -292,32 +341,41 @@ export class ModelExplainer {
     const cam = await this.engine.compute(
       method,
       {
-        shape: { batch: 1, channels, height: layerHeight, width: layerWidth, outHeight: height, outWidth: width },
+        shape: { batch: n, channels, height: layerHeight, width: layerWidth, outHeight: height, outWidth: width },
         activations,
         gradients,
-        classIndices: Int32Array.of(classIndex),
+        classIndices,
         scorer,
       },
       { ...request.camOptions, timing: true },
     );
     const camMs = performance.now() - started;
-    return {
-      classIndex,
-      className: this.metadata.classNames?.[classIndex],
-      top5,
-      map: cam.maps,
-      width,
-      height,
-      timings: scorer ? { preprocessMs, modelMs, camMs, scoreMs } : { preprocessMs, modelMs, camMs },
-      stageMs: cam.stageMs,
-      cfcam: cam.cfcam,
-      cluscam: cam.cluscam,
-      signedMap: cam.signedMaps,
-      evidence:
-        definition.capabilities.evidenceLayer
-          ? { data: activations.slice(classIndex * layerHeight * layerWidth, (classIndex + 1) * layerHeight * layerWidth), height: layerHeight, width: layerWidth }
+    const share = (ms: number) => ms / n;
+    const timings = scorer
+      ? { preprocessMs: share(preprocessMs), modelMs: share(modelMs), camMs: share(camMs), scoreMs: share(scoreMs) }
+      : { preprocessMs: share(preprocessMs), modelMs: share(modelMs), camMs: share(camMs) };
+    const pixels = height * width;
+    const evidencePixels = layerHeight * layerWidth;
+    return top5s.map((top5, i) => {
+      const classIndex = classIndices[i];
+      return {
+        classIndex,
+        className: this.metadata.classNames?.[classIndex],
+        classProbability: classProbability(logits.subarray(i * gm.numClasses, (i + 1) * gm.numClasses), classIndex),
+        top5,
+        map: n === 1 ? cam.maps : cam.maps.slice(i * pixels, (i + 1) * pixels),
+        width,
+        height,
+        timings: { ...timings },
+        stageMs: cam.stageMs,
+        cfcam: cam.cfcam && (n === 1 ? cam.cfcam : cfcamDetailsOf(cam.cfcam, i, channels)),
+        signedMap: cam.signedMaps && (n === 1 ? cam.signedMaps : cam.signedMaps.slice(i * pixels, (i + 1) * pixels)),
+        evidence: definition.capabilities.evidenceLayer
+          ? { data: activations.slice(i * perMap + classIndex * evidencePixels, i * perMap + (classIndex + 1) * evidencePixels), height: layerHeight, width: layerWidth }
           : undefined,
-    };
+        cluscam: cam.cluscam && (n === 1 ? cam.cluscam : clusCamDetailsOf(cam.cluscam, i, channels)),
+      };
+    });
   }
 
   /** The image as the model takes it: resized and normalised, [1, 3, H, W]. */
@@ -364,4 +422,34 @@ function noCandidateReason(bytes: Uint8Array, output: string | undefined): strin
     throw error;
   }
   return 'the model has no 4-D feature layer on the path to its logits to explain';
+}
+
+/** Image `i`'s part of a batch's CF-CAM details (per-channel arrays [B*C], per-image [B]). */
+function cfcamDetailsOf(d: CfcamDetails, i: number, channels: number): CfcamDetails {
+  const perChannel = <T extends Int32Array | Float32Array>(a: T) => a.slice(i * channels, (i + 1) * channels) as T;
+  const one = <T extends Int32Array | Float32Array>(a: T) => a.slice(i, i + 1) as T;
+  return {
+    labels: perChannel(d.labels),
+    weights: perChannel(d.weights),
+    eps: one(d.eps),
+    normThreshold: one(d.normThreshold),
+    minSamples: one(d.minSamples),
+    clusters: one(d.clusters),
+    important: one(d.important),
+    noise: one(d.noise),
+  };
+}
+
+/** Image `i`'s part of a batch's ClusCAM details (per-cluster [B*K], per-channel [B*C], per-image [B]). */
+function clusCamDetailsOf(d: CluscamDetails, i: number, channels: number): CluscamDetails {
+  const clusters = d.seedChannels.length / d.iterations.length;
+  const part = <T extends Int32Array | Float32Array>(a: T, size: number) => a.slice(i * size, (i + 1) * size) as T;
+  return {
+    seedChannels: part(d.seedChannels, clusters),
+    assignments: part(d.assignments, channels),
+    deltas: part(d.deltas, clusters),
+    alphas: part(d.alphas, clusters),
+    iterations: part(d.iterations, 1),
+    inertia: part(d.inertia, 1),
+  };
 }

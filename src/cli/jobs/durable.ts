@@ -1,0 +1,96 @@
+/**
+ * Files that survive `kill -9` at any instant: outputs are written to a temporary file in the
+ * same folder, flushed to disk and renamed over the final name (a reader sees the old file or
+ * the whole new one, never a part); the manifest is an append-only log whose lines are each
+ * written with one write() and fsync'd. A line torn by a crash (no final newline) is cut off
+ * when the log is opened again.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { OutputError } from '../tensors.js';
+
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code === 'ENOSPC' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : (e.message ?? String(error));
+}
+
+/** Every byte of `bytes` with as many write() calls as the kernel needs (one for small buffers). */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
+/**
+ * The temporary name of `file`'s next version: fixed per file (not per process), so a run that
+ * is killed leaves at most one, which the rerun (that redoes the file) overwrites and renames.
+ */
+export function temporaryName(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.partial`);
+}
+
+/** Writes `bytes` to `file` atomically (temporary file, fsync, rename); creates its folder. */
+export function writeFileAtomic(file: string, bytes: Uint8Array): void {
+  const temporary = temporaryName(file);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const fd = openSync(temporary, 'w');
+    try {
+      writeAll(fd, bytes);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, file);
+  } catch (error) {
+    throw new OutputError(`cannot write ${file}: ${describe(error)}`);
+  }
+}
+
+/** An append-only file of lines; see the module comment. */
+export class AppendLog {
+  private constructor(
+    readonly file: string,
+    private fd: number,
+  ) {}
+
+  /**
+   * Opens (creating) `file` and returns it with its complete lines; a torn last line is cut off
+   * the file first, so the next append starts on a line of its own.
+   */
+  static open(file: string): { log: AppendLog; lines: string[]; tornBytes: number } {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputError(`cannot read ${file}: ${describe(error)}`);
+    }
+    const complete = text.lastIndexOf('\n') + 1;
+    const tornBytes = Buffer.byteLength(text.slice(complete));
+    try {
+      mkdirSync(path.dirname(file), { recursive: true });
+      if (tornBytes > 0) truncateSync(file, Buffer.byteLength(text.slice(0, complete)));
+      const fd = openSync(file, 'a');
+      const lines = text.slice(0, complete).split('\n').slice(0, -1);
+      return { log: new AppendLog(file, fd), lines, tornBytes };
+    } catch (error) {
+      throw new OutputError(`cannot open ${file}: ${describe(error)}`);
+    }
+  }
+
+  /** Appends one line (no newline inside) with a single write, then fsyncs. */
+  append(line: string): void {
+    if (line.includes('\n')) throw new RangeError('AppendLog.append: a line must not contain a newline');
+    const bytes = Buffer.from(`${line}\n`);
+    try {
+      const written = writeSync(this.fd, bytes);
+      if (written !== bytes.length) throw new Error(`short write (${written} of ${bytes.length} bytes)`);
+      fsyncSync(this.fd);
+    } catch (error) {
+      throw new OutputError(`cannot append to ${this.file}: ${describe(error)}`);
+    }
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
