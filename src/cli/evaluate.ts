@@ -33,7 +33,7 @@ import { engineForBackend } from './gpu-environment.js';
 import { htmlReport, ProgressBar, summaryTable, type HtmlExample, type MethodReport } from './evaluate-report.js';
 import { assertWritablePath, readBytes } from './tensors.js';
 
-export const DEFAULT_SOFTCAM_MODEL = fileURLToPath(new URL('../../models/softcam/softcam-digits.onnx', import.meta.url));
+export const DEFAULT_SOFTCAM_MODEL = fileURLToPath(new URL(/* @vite-ignore */ '../../models/softcam/softcam-digits.onnx', import.meta.url));
 
 /** Method labels: any engine method, plus cfcam-bilateral (CF-CAM in its bilateral mode). */
 const EXTRA_LABELS: Record<string, { method: CamMethod; camOptions: CamOptions }> = {
