@@ -1,18 +1,21 @@
 // DBSCAN step 2: clusters are the connected components of core points joined by edges
-// d <= radius. Lock-free union-find on atomics. A root is always
-// hooked under the smaller root (compare-and-swap on the larger root's parent), so parent
-// pointers only ever decrease: there are no cycles, and when every edge is processed each
-// component's root is its smallest index, which is the order scikit-learn numbers clusters in.
+// d <= radius, read from the neighbour bit rows (dbscan_neighbours.wgsl). Lock-free
+// union-find on atomics. A root is always hooked under the smaller root (compare-and-swap on
+// the larger root's parent), so parent pointers only ever decrease: there are no cycles, and
+// when every edge is processed each component's root is its smallest index, which is the
+// order scikit-learn numbers clusters in.
 struct Params {
   channels: u32,
   batch_offset: u32,
+  words: u32,
 }
 
-@group(0) @binding(0) var<storage, read> distances: array<f32>;
+@group(0) @binding(0) var<storage, read> neighbours: array<u32>;  // [chunk, C, words]
 @group(0) @binding(1) var<storage, read> state: array<ImageState>;
 @group(0) @binding(2) var<storage, read> core: array<u32>;
-@group(0) @binding(3) var<storage, read_write> parent: array<atomic<u32>>;
-@group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read> core_bits: array<u32>;  // [B, words]
+@group(0) @binding(4) var<storage, read_write> parent: array<atomic<u32>>;
+@group(0) @binding(5) var<uniform> params: Params;
 
 // Root of x, halving the path on the way (a node may point to any ancestor: still smaller).
 fn find_root(base: u32, start: u32) -> u32 {
@@ -50,23 +53,32 @@ fn unite(base: u32, a: u32, b: u32) {
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  // Thread (column j, segment of ${SPAN} rows i < j): only the upper triangle is visited, and
-  // neighbouring threads read neighbouring columns (consecutive addresses).
+  // One workgroup per core row i; thread t takes words t, t + ${WG}, ... of the row's core
+  // neighbours above the diagonal (j > i): each edge is visited once.
   let c = params.channels;
   let b = params.batch_offset + wid.z;
+  let i = wid.x;
   let m = state[b].remaining;
-  let j = wid.x * ${WG}u + lid;
-  let i_start = wid.y * ${SPAN}u;
-  let i_end = min(i_start + ${SPAN}u, j);
   let base = b * c;
-  if (j >= m || i_start >= i_end || core[base + j] == 0u) {
+  if (i >= m || core[base + i] == 0u) {
     return;
   }
-  let radius = state[b].radius;
-  let plane = wid.z * c * c;
-  for (var i = i_start; i < i_end; i++) {
-    if (core[base + i] == 1u && distances[plane + i * c + j] <= radius) {
-      unite(base, i, j);
+  let bit_row = (wid.z * c + i) * params.words;
+  let used_words = (m + 31u) / 32u;
+  let first_word = i / 32u;
+  for (var w = first_word + lid; w < used_words; w += ${WG}u) {
+    var bits = neighbours[bit_row + w] & core_bits[b * params.words + w];
+    if (w == first_word) {
+      // Keep only j > i: bit (i % 32) and below go (2u << 31u wraps to 0, keeping nothing).
+      bits &= ~((2u << (i % 32u)) - 1u);
+    }
+    loop {
+      if (bits == 0u) {
+        break;
+      }
+      let t = firstTrailingBit(bits);
+      unite(base, i, w * 32u + t);
+      bits &= bits - 1u;
     }
   }
 }

@@ -3,6 +3,7 @@ import distanceSource from '../../shaders/pairwise_distance.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
 import type { BufferBinding, Recorder, StagePass } from '../gpu/recorder.js';
 import { withLibraries } from './wgsl-library.js';
+import { RADIX_BINS, RADIX_DIGITS } from './radix-digits.js';
 
 const WG = 64;
 const gatherKernel: KernelDef = {
@@ -13,8 +14,12 @@ const gatherKernel: KernelDef = {
 const distanceKernel: KernelDef = {
   name: 'pairwise_distance',
   source: withLibraries(distanceSource, 'imageState'),
-  bindings: ['read', 'read', 'write', 'uniform'],
+  bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
+/** Channels per side of a workgroup's block of pairs (16 x 16 invocations, 4 x 4 pairs each). */
+const TILE = 64;
+/** Pixels staged in workgroup memory at a time: one per 16 invocations of the 256. */
+const PIXELS = 16;
 
 /** A chunk of images [offset, offset + count) processed together (the distance buffer holds `count`). */
 export interface ImageChunk {
@@ -41,20 +46,25 @@ export function recordGatherRemaining(
   return columns;
 }
 
-/** Distances between remaining channels into `distances` ([chunk.count, C, C]). */
+/**
+ * Distances between remaining channels into `distances` ([chunk.count, C, C], both halves),
+ * and the first radix-select digit histogram of the upper triangle into `histogram`
+ * (see radix-select.ts: it must be zero before, and recordEpsPercentile consumes it).
+ */
 export function recordPairwiseDistances(
   rec: Recorder,
   pass: StagePass,
-  inputs: { columns: GPUBuffer; state: GPUBuffer; distances: GPUBuffer },
+  inputs: { columns: GPUBuffer; state: GPUBuffer; distances: GPUBuffer; histogram: GPUBuffer },
   dims: { channels: number; pixels: number },
   chunk: ImageChunk,
 ): void {
   const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }, { u32: chunk.offset }]);
+  const blocks = Math.ceil(dims.channels / TILE);
   rec.dispatch(
     pass,
     distanceKernel,
-    { WG },
-    [inputs.columns, inputs.state, inputs.distances, params],
-    [Math.ceil(dims.channels / WG), dims.channels, chunk.count],
+    { TILE, PIXELS, FIRST_BITS: RADIX_DIGITS[0].bits, BINS: RADIX_BINS },
+    [inputs.columns, inputs.state, inputs.distances, inputs.histogram, params],
+    [blocks, blocks, chunk.count],
   );
 }

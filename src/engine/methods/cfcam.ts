@@ -5,7 +5,7 @@ import { recordChannelNorms } from '../kernels/channel-norms.js';
 import { recordRankSort } from '../kernels/rank-sort.js';
 import { recordCfcamSplit } from '../kernels/cfcam-split.js';
 import { recordGatherRemaining, recordPairwiseDistances, type ImageChunk } from '../kernels/pairwise-distance.js';
-import { recordEpsPercentile } from '../kernels/radix-select.js';
+import { allocateEpsHistogram, recordEpsPercentile } from '../kernels/radix-select.js';
 import { allocateDbscanBuffers, recordDbscan } from '../kernels/dbscan.js';
 import { recordClusterWeights } from '../kernels/cluster-filter.js';
 import { recordCfcamSoftmax } from '../kernels/cfcam-softmax.js';
@@ -72,12 +72,12 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
     columns = recordGatherRemaining(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state }, { batch, channels, pixels });
   });
   const distances = rec.storage(chunkSize * channels * channels * 4, 'pairwise distances');
-  const histogram = rec.zeroed(chunkSize * 512 * 4, 'radix histogram');
-  const dbscan = allocateDbscanBuffers(rec, batch, channels);
+  const histogram = allocateEpsHistogram(rec, chunkSize);
+  const dbscan = allocateDbscanBuffers(rec, batch, channels, chunkSize);
   for (let offset = 0; offset < batch; offset += chunkSize) {
     const chunk: ImageChunk = { offset, count: Math.min(chunkSize, batch - offset) };
     rec.stage('distances', (pass) => {
-      recordPairwiseDistances(rec, pass, { columns, state: split.state, distances }, { channels, pixels }, chunk);
+      recordPairwiseDistances(rec, pass, { columns, state: split.state, distances, histogram }, { channels, pixels }, chunk);
     });
     rec.stage('eps percentile', (pass) => {
       recordEpsPercentile(rec, pass, { distances, state: split.state, histogram }, channels, chunk);
