@@ -1,5 +1,5 @@
 import neighboursSource from '../../shaders/dbscan_neighbours.wgsl?raw';
-import unionSource from '../../shaders/dbscan_union.wgsl?raw';
+import componentsSource from '../../shaders/dbscan_components.wgsl?raw';
 import resolveSource from '../../shaders/dbscan_resolve.wgsl?raw';
 import numberSource from '../../shaders/dbscan_number.wgsl?raw';
 import type { KernelDef } from '../gpu/pipelines.js';
@@ -10,13 +10,13 @@ import type { ImageChunk } from './pairwise-distance.js';
 const WG = 64;
 const neighboursKernel: KernelDef = {
   name: 'dbscan_neighbours',
-  source: withLibraries(neighboursSource, 'imageState', 'reduce'),
+  source: withLibraries(neighboursSource, 'imageState'),
   bindings: ['read', 'read', 'write', 'write', 'write', 'write', 'uniform'],
 };
-const unionKernel: KernelDef = {
-  name: 'dbscan_union',
-  source: withLibraries(unionSource, 'imageState'),
-  bindings: ['read', 'read', 'read', 'read', 'write', 'uniform'],
+const componentsKernel: KernelDef = {
+  name: 'dbscan_components',
+  source: withLibraries(componentsSource, 'imageState'),
+  bindings: ['read', 'read', 'read', 'write', 'uniform'],
 };
 const resolveKernel: KernelDef = {
   name: 'dbscan_resolve',
@@ -65,8 +65,8 @@ export function allocateDbscanBuffers(rec: Recorder, batch: number, channels: nu
 
 /**
  * DBSCAN over each image's remaining channels with scikit-learn's labels: neighbour bit rows
- * and core points (the one pass over the distance matrix), connected components (lock-free
- * min-root union-find over the bits), border points, ids by root order. Writes cluster labels
+ * and core points (the one pass over the distance matrix), connected components (a
+ * breadth-first walk over the bits, one workgroup per image), border points, ids by root order. Writes cluster labels
  * into `labels` and cluster/noise counts into `state`.
  */
 export function recordDbscan(
@@ -78,12 +78,11 @@ export function recordDbscan(
   chunk: ImageChunk,
 ): void {
   const params = rec.uniform([{ u32: channels }, { u32: chunk.offset }, { u32: bitWords(channels) }]);
-  const perRow: [number, number, number] = [channels, 1, chunk.count];
   const perChannel: [number, number, number] = [Math.ceil(channels / WG), 1, chunk.count];
   const { distances, state } = inputs;
   const { neighbours, coreBits, core, parent } = scratch;
-  rec.dispatch(pass, neighboursKernel, { WG }, [distances, state, neighbours, core, coreBits, parent, params], perRow);
-  rec.dispatch(pass, unionKernel, { WG }, [neighbours, state, core, coreBits, parent, params], perRow);
+  rec.dispatch(pass, neighboursKernel, { WG }, [distances, state, neighbours, core, coreBits, parent, params], perChannel);
+  rec.dispatch(pass, componentsKernel, { WG, WORDS: bitWords(channels) }, [neighbours, state, coreBits, parent, params], [chunk.count]);
   rec.dispatch(pass, resolveKernel, { WG }, [neighbours, state, core, coreBits, parent, scratch.root, params], perChannel);
   rec.dispatch(
     pass,

@@ -16,10 +16,10 @@ const distanceKernel: KernelDef = {
   source: withLibraries(distanceSource, 'imageState'),
   bindings: ['read', 'read', 'write', 'write', 'uniform'],
 };
-/** Channels per side of a workgroup's block of pairs (16 x 16 invocations, 4 x 4 pairs each). */
-const TILE = 64;
-/** Pixels staged in workgroup memory at a time: one per 16 invocations of the 256. */
-const PIXELS = 16;
+/** Channels per side of one invocation's block of pairs (two vec4s of rows, two of columns). */
+const BLOCK = 8;
+/** The pixel-major copy's row stride: C rounded up to whole blocks, so every vec4 an invocation loads lies in its pixel row. */
+const paddedChannels = (channels: number) => Math.ceil(channels / BLOCK) * BLOCK;
 
 /** A chunk of images [offset, offset + count) processed together (the distance buffer holds `count`). */
 export interface ImageChunk {
@@ -34,8 +34,9 @@ export function recordGatherRemaining(
   inputs: { activations: BufferBinding; remainingIndex: GPUBuffer; state: GPUBuffer },
   dims: { batch: number; channels: number; pixels: number },
 ): GPUBuffer {
-  const columns = rec.storage(dims.batch * dims.pixels * dims.channels * 4, 'remaining channels, pixel-major');
-  const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }]);
+  const padded = paddedChannels(dims.channels);
+  const columns = rec.storage(dims.batch * dims.pixels * padded * 4, 'remaining channels, pixel-major');
+  const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }, { u32: padded }]);
   rec.dispatch(
     pass,
     gatherKernel,
@@ -58,13 +59,13 @@ export function recordPairwiseDistances(
   dims: { channels: number; pixels: number },
   chunk: ImageChunk,
 ): void {
-  const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }, { u32: chunk.offset }]);
-  const blocks = Math.ceil(dims.channels / TILE);
+  const params = rec.uniform([{ u32: dims.channels }, { u32: dims.pixels }, { u32: chunk.offset }, { u32: paddedChannels(dims.channels) }]);
+  const blocks = Math.ceil(dims.channels / BLOCK);
   rec.dispatch(
     pass,
     distanceKernel,
-    { TILE, PIXELS, FIRST_BITS: RADIX_DIGITS[0].bits, BINS: RADIX_BINS },
+    { WG, FIRST_BITS: RADIX_DIGITS[0].bits, BINS: RADIX_BINS },
     [inputs.columns, inputs.state, inputs.distances, inputs.histogram, params],
-    [blocks, blocks, chunk.count],
+    [Math.ceil(blocks / WG), blocks, chunk.count],
   );
 }
