@@ -18,7 +18,8 @@ import { createServer, type ViteDevServer } from 'vite';
 import { CHROMIUM, WEBGPU_FLAGS } from '../scripts/chromium.js';
 import type { BenchConfig, BenchState, CaseResult, ModelConfig } from '../src/demo/bench.js';
 import { parseLayerShape } from '../src/demo/bench-data.js';
-import { CAM_METHODS, LAYER_METHODS, type CamMethod } from '../src/engine/types.js';
+import type { CamMethod } from '../src/engine/methods/registry.js';
+import { CAM_METHODS, LAYER_METHODS } from '../src/engine/methods/registry.js';
 import { loadModelMetadata, readModelMetadata } from '../src/engine/model/metadata.js';
 import { renderHtmlReport } from './report-html.mjs';
 

@@ -18,7 +18,8 @@ import { ModelExplainer } from '../src/engine/model/explainer.js';
 import { readImage } from '../src/engine/model/image-io.js';
 import { DEFAULT_MODEL } from '../src/cli/explain.js';
 import { loadModelMetadata } from '../src/engine/model/metadata.js';
-import { CAM_METHODS, type CamMethod } from '../src/engine/types.js';
+import type { CamMethod } from '../src/engine/methods/registry.js';
+import { CAM_METHODS } from '../src/engine/methods/registry.js';
 
 interface BoxEntry {
   label: number;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHROMIUM } from './helpers/browser';
 import { benchInput, fillBenchImage, parseLayerShape, sliceBatch } from '../src/demo/bench-data';
-import { computeCamCpu } from '../src/engine/reference/index';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 
 const ROOT = path.resolve(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules/tsx/dist/cli.mjs');

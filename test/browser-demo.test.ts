@@ -15,8 +15,8 @@ import { ModelExplainer } from '../src/engine/model/explainer';
 import { decodeImage } from '../src/engine/model/image-io';
 import { parseNpy } from '../src/engine/io/npy';
 import { readModelMetadata } from '../src/engine/model/metadata';
-import type { RgbaImage } from '../src/engine/overlay';
-import type { CamMethod } from '../src/engine/types';
+import type { RgbaImage } from '../src/engine/display/overlay';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { useDemoBrowser, WEBGPU_FLAGS } from './helpers/browser';
 import { maxAbsDiff } from './helpers/golden';
 

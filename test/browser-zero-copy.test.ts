@@ -15,8 +15,8 @@ import { launchChromium } from './helpers/browser';
 import { parseNpy } from '../src/engine/io/npy';
 import { listCandidateLayers } from '../src/engine/model/candidates';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
-import { computeCamCpu } from '../src/engine/reference/index';
-import type { CamMethod } from '../src/engine/types';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
+import type { CamMethod } from '../src/engine/methods/registry';
 
 const FIXTURES = join(__dirname, 'fixtures', 'gradients', 'resnetish');
 const METHODS: CamMethod[] = ['cfcam', 'gradcam'];

@@ -11,12 +11,12 @@ import * as ort from 'onnxruntime-web';
 import { createCamEngine } from '../src/engine/engine';
 import { DeviceLimitError, InvalidOptionError } from '../src/engine/errors';
 import type { GpuContext } from '../src/engine/gpu/context';
-import { runClusCamGpu } from '../src/engine/methods/cluscam';
+import { runCluscamGpu } from '../src/engine/methods/cluscam/gpu';
 import { ModelExplainer } from '../src/engine/model/explainer';
 import { decodeImage } from '../src/engine/model/image-io';
 import { loadModelMetadata } from '../src/engine/model/metadata';
-import { clusCamAlphas } from '../src/engine/reference/cluscam';
-import type { CamInput, CamShape, ClusCamOptions } from '../src/engine/types';
+import { cluscamAlphas } from '../src/engine/methods/cluscam/cpu';
+import type { CamInput, CamShape, CluscamOptions } from '../src/engine/types';
 import { maxAbsDiff } from './helpers/golden';
 import { testEngine } from './helpers/gpu';
 import { randomLayer, syntheticScorer } from './helpers/scorer';
@@ -35,7 +35,7 @@ function scoredInput(shape: CamShape, seed: number): CamInput & { scorer: Return
   return { shape, activations: randomLayer(shape, seed), scorer: syntheticScorer(shape, seed + 100) };
 }
 
-async function both(shape: CamShape, seed: number, options: { scoreBatchSize?: number; cluscam?: ClusCamOptions }) {
+async function both(shape: CamShape, seed: number, options: { scoreBatchSize?: number; cluscam?: CluscamOptions }) {
   const gpuInput = scoredInput(shape, seed);
   const cpuInput = scoredInput(shape, seed);
   const gpu = await (await testEngine()).compute('cluscam', gpuInput, { ...options, timing: true });
@@ -109,22 +109,22 @@ describe('ClusCAM (GPU vs CPU reference)', () => {
 
 describe('ClusCAM weights', () => {
   it('drops the floor(r*K) lowest deltas, the lower index first on ties, then softmax(delta / tau)', () => {
-    const alphas = clusCamAlphas([0.5, -1, 2, -1, -1, 3], 0.5, 0.5);
+    const alphas = cluscamAlphas([0.5, -1, 2, -1, -1, 3], 0.5, 0.5);
     // The three lowest are the -1s at 1, 3, 4; with r = 0.4, floor(2.4) = 2 drops 1 and 3 only.
     expect(Array.from(alphas).map((a) => a === 0)).toEqual([false, true, false, true, true, false]);
-    const two = clusCamAlphas([0.5, -1, 2, -1, -1, 3], 0.4, 0.5);
+    const two = cluscamAlphas([0.5, -1, 2, -1, -1, 3], 0.4, 0.5);
     expect(Array.from(two).map((a) => a === 0)).toEqual([false, true, false, true, false, false]);
     const z = [0.5, 2, 3].map((d) => Math.exp(d / 0.5));
     const total = z.reduce((a, b) => a + b, 0);
     expect(alphas[0]).toBeCloseTo(z[0] / total, 12);
     expect(alphas[5]).toBeCloseTo(z[2] / total, 12);
     // r = 0: nothing dropped; a huge temperature flattens the weights.
-    expect(Array.from(clusCamAlphas([1, 2, 3, 4], 0, 1e9)).every((a) => Math.abs(a - 0.25) < 1e-8)).toBe(true);
+    expect(Array.from(cluscamAlphas([1, 2, 3, 4], 0, 1e9)).every((a) => Math.abs(a - 0.25) < 1e-8)).toBe(true);
   });
 });
 
 describe('ClusCAM validation', () => {
-  const bad: [ClusCamOptions, RegExp][] = [
+  const bad: [CluscamOptions, RegExp][] = [
     [{ clusters: 0 }, /clusters must be an integer in 1\.\.24/],
     [{ clusters: 25 }, /clusters must be an integer in 1\.\.24/],
     [{ clusters: 2.5 }, /clusters/],
@@ -158,7 +158,7 @@ describe('ClusCAM device limits', () => {
     const limits = { maxStorageBufferBindingSize: 2 ** 20, maxBufferSize: 2 ** 20 };
     const small = { device: { limits } } as unknown as GpuContext;
     const shape: CamShape = { ...SHAPE, batch: 1, outHeight: 224, outWidth: 224 };
-    const run = runClusCamGpu(small, scoredInput(shape, 2), { cluscam: { clusters: 3 } });
+    const run = runCluscamGpu(small, scoredInput(shape, 2), { cluscam: { clusters: 3 } });
     await expect(run).rejects.toThrow(DeviceLimitError);
     await expect(run).rejects.toThrow(/the 24 channel masks of 224x224 .* need 4\.6 MiB in one buffer, above this device's 1\.0 MiB limit; explain a layer with fewer channels/);
   });

@@ -1,6 +1,6 @@
 /**
- * Colour maps (src/engine/colormaps.ts), their GPU twin (src/engine/kernels/colorize.ts +
- * src/shaders/colorize.wgsl) and straight-alpha compositing. The GPU must give the CPU's bytes
+ * Colour maps (src/engine/display/colormaps.ts), their GPU twin (src/engine/display/colorize-kernel.ts +
+ * src/engine/display/colorize.wgsl) and straight-alpha compositing. The GPU must give the CPU's bytes
  * exactly; Dawn runs on SwiftShader here, so maps are small.
  */
 import { describe, expect, it } from 'vitest';
@@ -10,9 +10,9 @@ import { Recorder } from '../src/engine/gpu/recorder';
 import { BufferUsage } from '../src/engine/gpu/flags';
 import { writeFloats } from '../src/engine/gpu/upload';
 import { InvalidOptionError } from '../src/engine/errors';
-import { JET_RGB } from '../src/engine/jet-table';
-import { COLORMAP_SPOT_CHECKS } from '../src/engine/colormap-tables';
-import { colorizeJet, overlay } from '../src/engine/overlay';
+import { JET_RGB } from '../src/engine/display/jet-table';
+import { COLORMAP_SPOT_CHECKS } from '../src/engine/display/colormap-tables';
+import { colorizeJet, overlay } from '../src/engine/display/overlay';
 import {
   COLORMAPS,
   COLORMAP_TABLES,
@@ -22,7 +22,7 @@ import {
   signedLevel,
   type ColorizeOptions,
   type Colormap,
-} from '../src/engine/colormaps';
+} from '../src/engine/display/colormaps';
 import {
   alignedBytesPerRow,
   colorizeToTexture,
@@ -32,7 +32,7 @@ import {
   recordColorizeToTexture,
   recordCopyToTexture,
   type ColorizedBuffer,
-} from '../src/engine/kernels/colorize';
+} from '../src/engine/display/colorize-kernel';
 import * as demo from '../src/demo/colormap';
 
 const f32 = Math.fround;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine } from './helpers/gpu';
 import { createCamEngine } from '../src/engine/engine';
-import { computeCamCpu } from '../src/engine/reference/index';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 import type { CamInput, CamOptions, CamResult } from '../src/engine/types';
 import { gaussian, prng, shuffle } from './helpers/random';
 

@@ -7,11 +7,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Recorder, type BufferBinding } from '../src/engine/gpu/recorder';
-import { encodeEigencam } from '../src/engine/methods/eigencam';
-import { encodeGradientFamily } from '../src/engine/methods/gradient-family';
-import type { GpuCamInputs } from '../src/engine/methods/index';
-import { computeCamCpu } from '../src/engine/reference/index';
-import type { CamInput, CamMethod, CamOptions, CamShape } from '../src/engine/types';
+import { encodeEigencam } from '../src/engine/methods/eigencam/gpu';
+import { encodeGradientFamily } from '../src/engine/methods/gradient-family/gpu';
+import type { GpuCamInputs } from '../src/engine/methods/encode';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
+import type { CamInput, CamOptions, CamShape } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine, testGpu } from './helpers/gpu';
 

@@ -9,19 +9,19 @@ import { testGpu } from './helpers/gpu';
 import { Recorder } from '../src/engine/gpu/recorder';
 import { BufferUsage } from '../src/engine/gpu/flags';
 import { writeFloats } from '../src/engine/gpu/upload';
-import { recordRankSort } from '../src/engine/kernels/rank-sort';
-import { recordChannelNorms } from '../src/engine/kernels/channel-norms';
-import { recordCfcamSplit } from '../src/engine/kernels/cfcam-split';
-import { IMAGE_STATE_BYTES, STATE_FIELDS } from '../src/engine/kernels/cfcam-state';
-import { recordGatherRemaining, recordPairwiseDistances } from '../src/engine/kernels/pairwise-distance';
-import { allocateEpsHistogram, recordEpsPercentile } from '../src/engine/kernels/radix-select';
-import { allocateDbscanBuffers, recordDbscan } from '../src/engine/kernels/dbscan';
-import { dbscan } from '../src/engine/reference/dbscan';
-import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 } from '../src/engine/reference/cfcam';
+import { recordRankSort } from '../src/engine/methods/cfcam/rank-sort';
+import { recordChannelNorms } from '../src/engine/methods/cfcam/channel-norms';
+import { recordCfcamSplit } from '../src/engine/methods/cfcam/cfcam-split';
+import { IMAGE_STATE_BYTES, STATE_FIELDS } from '../src/engine/methods/cfcam/cfcam-state';
+import { recordGatherRemaining, recordPairwiseDistances } from '../src/engine/methods/cfcam/pairwise-distance';
+import { allocateEpsHistogram, recordEpsPercentile } from '../src/engine/methods/cfcam/radix-select';
+import { allocateDbscanBuffers, recordDbscan } from '../src/engine/methods/cfcam/dbscan';
+import { dbscan } from '../src/engine/methods/cfcam/dbscan-cpu';
+import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 } from '../src/engine/methods/cfcam/cpu';
 import { gaussian, prng, shuffle } from './helpers/random';
 
 const f32 = Math.fround;
-/** Word offset of ImageState.radius (src/shaders/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
+/** Word offset of ImageState.radius (src/engine/methods/cfcam/cfcam_state.wgsl); STATE_FIELDS stops at noise. */
 const RADIUS_WORD = 12;
 const STATE_WORDS = IMAGE_STATE_BYTES / 4;
 

@@ -1,5 +1,5 @@
 /**
- * K-Means (K-Means++ + Lloyd) on the GPU against its CPU twin (src/engine/reference/kmeans.ts),
+ * K-Means (K-Means++ + Lloyd) on the GPU against its CPU twin (src/engine/methods/cluscam/kmeans/cpu.ts),
  * and the CPU twin against float64 oracles written here. Real Dawn device (SwiftShader without
  * a GPU): problems stay small except one ClusCAM-sized run.
  */
@@ -17,9 +17,9 @@ import {
   squaredDistanceF32,
   type KMeansOptions,
   type KMeansResult,
-} from '../src/engine/reference/kmeans';
-import { mulberry32Stream, streamSeed } from '../src/engine/reference/prng';
-import { kmeansGpu, type KMeansGpuResult } from '../src/engine/methods/kmeans';
+} from '../src/engine/methods/cluscam/kmeans/cpu';
+import { mulberry32Stream, streamSeed } from '../src/engine/util/prng';
+import { kmeansGpu, type KMeansGpuResult } from '../src/engine/methods/cluscam/kmeans/gpu';
 
 // ---------------------------------------------------------------------------------------------
 // Data

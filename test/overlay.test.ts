@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JET_RGB, JET_SPOT_CHECKS } from '../src/engine/jet-table';
-import { colorizeJet, jetColor, jetLevel, overlay } from '../src/engine/overlay';
+import { JET_RGB, JET_SPOT_CHECKS } from '../src/engine/display/jet-table';
+import { colorizeJet, jetColor, jetLevel, overlay } from '../src/engine/display/overlay';
 import { decodeImage, encodePng, readImage, writePng } from '../src/engine/model/image-io';
 import { ImageFormatError } from '../src/engine/model/errors';
 import { jetColor as demoJetColor } from '../src/demo/colormap';
-import { resizeBilinear } from '../src/engine/reference/resize';
+import { resizeBilinear } from '../src/engine/methods/common/resize-cpu';
 
 const PYTHON = '/usr/bin/python3';
 const dir = mkdtempSync(join(tmpdir(), 'webgpu-cam-overlay-'));

@@ -18,9 +18,9 @@ import { ModelExplainer, type Explanation } from '../src/engine/model/explainer'
 import { readModelMetadata } from '../src/engine/model/metadata';
 import { decodeImage } from '../src/engine/model/image-io';
 import { buildGradientModel } from '../src/engine/model/gradient-graph';
-import { preprocessCpu } from '../src/engine/reference/preprocess';
+import { preprocessCpu } from '../src/engine/model/preprocess-cpu';
 import { parseNpy } from '../src/engine/io/npy';
-import type { CamOptions, CamResult, ClusCamDetails, MaskedScorer } from '../src/engine/types';
+import type { CamOptions, CamResult, CluscamDetails, MaskedScorer } from '../src/engine/types';
 import { testEngine } from './helpers/gpu';
 import { maxAbsDiff } from './helpers/golden';
 
@@ -34,7 +34,7 @@ const SCORECAM_TOL = 1e-4;
 const CLUSCAM_TOL = 1e-3;
 const DELTA_TOL = 1e-3;
 
-interface ClusCamInfo {
+interface CluscamInfo {
   seed_channels: number[];
   assignments: number[];
   cluster_sizes: number[];
@@ -54,7 +54,7 @@ interface ParityCase {
   logits: number[];
   layer: string;
   parameters: { clusters?: number; dropRatio?: number; temperature?: number };
-  cluscam?: ClusCamInfo;
+  cluscam?: CluscamInfo;
 }
 
 interface ParityMeta {
@@ -97,7 +97,7 @@ function indexOfMax(values: ArrayLike<number>): number {
   return best;
 }
 
-function checkAgainstFixture(label: string, c: ParityCase, map: Float32Array, details: ClusCamDetails | undefined): void {
+function checkAgainstFixture(label: string, c: ParityCase, map: Float32Array, details: CluscamDetails | undefined): void {
   const diff = maxAbsDiff(map, fixtureMap(c));
   console.log(`[parity] ${label} ${c.name}: max |map - fixture| = ${diff.toExponential(2)}`);
   expect(diff).toBeLessThanOrEqual(c.method === 'scorecam' ? SCORECAM_TOL : CLUSCAM_TOL);
@@ -170,7 +170,7 @@ for (const backend of ['gpu', 'cpu'] as const) {
         expect(result.classIndex).toBe(c.class_index);
         expect(Math.abs(result.top5[0].logit - c.base_logit)).toBeLessThanOrEqual(1e-3);
         expect([result.height, result.width]).toEqual([224, 224]);
-        checkAgainstFixture(`${backend} explainer`, c, result.map, (result as Explanation & { cluscam?: ClusCamDetails }).cluscam);
+        checkAgainstFixture(`${backend} explainer`, c, result.map, (result as Explanation & { cluscam?: CluscamDetails }).cluscam);
       });
     }
   });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../src/engine/gpu/context';
 import { Recorder, STORAGE_USAGE } from '../src/engine/gpu/recorder';
 import { preprocessOnGpu, TextureUsage, type PixelSource, type PreprocessedImage } from '../src/engine/model/preprocess';
-import { preprocessCpu, preprocessPlan, type PreprocessOptions } from '../src/engine/reference/preprocess';
+import { preprocessCpu, preprocessPlan, type PreprocessOptions } from '../src/engine/model/preprocess-cpu';
 import { testGpu } from './helpers/gpu';
 import { randomImage } from './helpers/random';
 

@@ -4,8 +4,9 @@
  * Set REFERENCE_REPORT=1 to print the measured differences per case and method.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeCamCpu } from '../src/engine/reference/index';
-import type { CamInput, CamMethod } from '../src/engine/types';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
+import type { CamInput } from '../src/engine/types';
+import type { CamMethod } from '../src/engine/methods/registry';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 
 const FAMILY: ReadonlyArray<Exclude<CamMethod, 'cfcam'>> = ['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'];

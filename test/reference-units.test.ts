@@ -11,9 +11,9 @@ import {
   neighbourThresholdF32,
   pairwiseDistancesF32,
   selectImportant,
-} from '../src/engine/reference/cfcam';
-import { dbscan } from '../src/engine/reference/dbscan';
-import { eigencamRawMap, fixSign, jacobiEigen, topEigenpair } from '../src/engine/reference/eigencam';
+} from '../src/engine/methods/cfcam/cpu';
+import { dbscan } from '../src/engine/methods/cfcam/dbscan-cpu';
+import { eigencamRawMap, fixSign, jacobiEigen, topEigenpair } from '../src/engine/methods/eigencam/cpu';
 import {
   bilateralFilterOpenCv,
   bilateralRadius,
@@ -21,16 +21,17 @@ import {
   referenceFilter,
   referenceKernel,
   reflect101,
-} from '../src/engine/reference/filters';
-import { computeCamCpu } from '../src/engine/reference/index';
+} from '../src/engine/methods/cfcam/filters-cpu';
+import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 import {
   pairwisePercentile,
   pairwisePercentileOfSortedUpper,
   percentile,
   percentileOfSorted,
-} from '../src/engine/reference/percentile';
-import { resizeBilinear } from '../src/engine/reference/resize';
-import { LAYER_METHODS, type CamInput } from '../src/engine/types';
+} from '../src/engine/methods/cfcam/percentile';
+import { resizeBilinear } from '../src/engine/methods/common/resize-cpu';
+import { type CamInput } from '../src/engine/types';
+import { LAYER_METHODS } from '../src/engine/methods/registry';
 import { prng as rng } from './helpers/random';
 
 function randomArray(n: number, random: () => number, f: (r: number) => number = (r) => r): Float32Array {

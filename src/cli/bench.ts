@@ -3,7 +3,9 @@
  * times from timestamp queries, and the CPU reference on one image for comparison.
  */
 import { createCamEngine, type CamEngine } from '../engine/engine.js';
-import { GRADIENT_FREE_METHODS, LAYER_METHODS, type CamInput, type CamMethod, type CfcamMode } from '../engine/types.js';
+import { type CamInput, type CfcamMode } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { GRADIENT_FREE_METHODS, LAYER_METHODS } from '../engine/methods/registry.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required } from './args.js';
 import { acquireGpu } from './gpu-environment.js';
 import { formatShape, loadCamInput, parseSize } from './tensors.js';

@@ -1,6 +1,8 @@
 /** `webgpu-cam cam`: one CAM (or a batch of them) from saved activation / gradient tensors. */
 import type { ComputeOptions } from '../engine/engine.js';
-import { CAM_METHODS, GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS, type BilateralParams, type CamMethod, type CfcamDetails, type CfcamMode } from '../engine/types.js';
+import { type BilateralParams, type CfcamDetails, type CfcamMode } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { CAM_METHODS, GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, formatShape, loadCamInput, parseSize, writeNpyFile } from './tensors.js';

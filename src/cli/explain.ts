@@ -1,13 +1,16 @@
 /** `webgpu-cam explain`: image in, explanation out, through an ONNX model and any CAM method. */
 import { fileURLToPath } from 'node:url';
-import { CAM_METHODS, MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type ClusCamDetails, type ClusCamOptions } from '../engine/types.js';
+import { type CamOptions, type CluscamDetails, type CluscamOptions } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { CAM_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 import { loadModelMetadata } from '../engine/model/metadata.js';
 import { readImage, writePng } from '../engine/model/image-io.js';
-import { overlay } from '../engine/overlay.js';
-import { COLORMAPS, colormapOverlay, type Colormap } from '../engine/colormaps.js';
-import { CLUSCAM_DEFAULTS, droppedClusters } from '../engine/reference/cluscam.js';
+import { overlay } from '../engine/display/overlay.js';
+import { COLORMAPS, colormapOverlay, type Colormap } from '../engine/display/colormaps.js';
+import { droppedClusters } from '../engine/methods/cluscam/cpu.js';
+import { CLUSCAM_DEFAULTS } from '../engine/methods/cluscam/options.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
 import { engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
@@ -86,7 +89,7 @@ export function scoredCamOptions(args: ParsedArgs, method: CamMethod): CamOption
   const scoreBatchSize = numberFlag(args, 'score-batch', { integer: true, min: 1 });
   if (scoreBatchSize !== undefined) options.scoreBatchSize = scoreBatchSize;
   if (method !== 'cluscam') return options;
-  const cluscam: ClusCamOptions = {};
+  const cluscam: CluscamOptions = {};
   const clusters = numberFlag(args, 'clusters', { integer: true, min: 1 });
   if (clusters !== undefined) cluscam.clusters = clusters;
   const dropRatio = numberFlag(args, 'drop-ratio', { min: 0 });
@@ -111,7 +114,7 @@ export function scoredCamOptions(args: ParsedArgs, method: CamMethod): CamOption
 }
 
 /** ClusCAM's details for the JSON report: per cluster its seed channel, size, delta and weight. */
-export function clusCamSummary(details: ClusCamDetails) {
+export function cluscamSummary(details: CluscamDetails) {
   const K = details.seedChannels.length;
   const sizes = new Array<number>(K).fill(0);
   for (const a of details.assignments) sizes[a]++;
@@ -198,7 +201,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
           top5: result.top5,
           timings: result.timings,
           stageMs: result.stageMs,
-          ...(result.cluscam ? { cluscam: clusCamSummary(result.cluscam) } : {}),
+          ...(result.cluscam ? { cluscam: cluscamSummary(result.cluscam) } : {}),
           overlay: outPath ?? null,
           heatmap: heatmapPath ?? null,
         }),
@@ -214,7 +217,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
       const scored = t.scoreMs !== undefined ? ` (of which the model on masked inputs ${t.scoreMs.toFixed(1)} ms)` : '';
       console.log(`time: pre-processing ${t.preprocessMs.toFixed(1)} ms, model ${t.modelMs.toFixed(1)} ms, CAM ${t.camMs.toFixed(1)} ms${scored}`);
       if (result.cluscam) {
-        const c = clusCamSummary(result.cluscam);
+        const c = cluscamSummary(result.cluscam);
         // By the drop rule, not by alpha > 0: a kept cluster's weight can underflow to 0.
         const dropped = droppedClusters(c.deltas, camOptions.cluscam?.dropRatio ?? CLUSCAM_DEFAULTS.dropRatio);
         const kept = c.alphas.map((a, k) => ({ a, k })).filter(({ k }) => !dropped[k]);

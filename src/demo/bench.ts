@@ -20,12 +20,14 @@
 import { createCamEngine, GpuUnavailableError, type CamEngine, type CamRun } from '../engine/index.js';
 import type { GpuContext } from '../engine/gpu/context.js';
 import { Recorder } from '../engine/gpu/recorder.js';
-import { encodeCam } from '../engine/methods/index.js';
+import { encodeCam } from '../engine/methods/encode.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule, type SessionRun } from '../engine/model/session.js';
-import { computeCamCpu } from '../engine/reference/index.js';
-import { CAM_METHODS, GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CfcamMode } from '../engine/types.js';
+import { computeCamCpu } from '../engine/methods/compute-cpu.js';
+import { type CamInput, type CamOptions, type CfcamMode } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { CAM_METHODS, GRADIENT_FREE_METHODS, LAYER_METHODS } from '../engine/methods/registry.js';
 import { benchImageTensor, benchInput, formatLayerShape, mulberry32, parseLayerShape, sliceBatch, type LayerShape } from './bench-data.js';
 import { ModelExplainer } from '../engine/model/explainer.js';
 
@@ -577,7 +579,8 @@ async function runModel(ctx: GpuContext, config: BenchConfig, state: BenchState)
 }
 
 /** Methods the model-included mode times through ModelExplainer (the model runs between GPU steps, or a Soft-CAM evidence map). */
-const PIPELINE_METHODS: ReadonlySet<CamMethod> = new Set(['scorecam', 'cluscam', 'softcam']);
+/** Methods that need the model or a Soft-CAM model's evidence layer: timed through the whole pipeline. */
+const PIPELINE_METHODS: ReadonlySet<CamMethod> = new Set(CAM_METHODS.filter((m) => !LAYER_METHODS.includes(m)));
 
 /** A deterministic RGBA test picture for the whole-pipeline cases. */
 function benchRgba(width: number, height: number, seed = 11): { width: number; height: number; data: Uint8ClampedArray } {

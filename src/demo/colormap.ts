@@ -4,7 +4,7 @@
  * turbo / viridis / inferno / diverging, opacity, threshold, contours and compositing come from
  * src/engine/colormaps.ts.
  */
-export { colorizeJet, jetColor } from '../engine/overlay.js';
+export { colorizeJet, jetColor } from '../engine/display/overlay.js';
 export {
   COLORMAPS,
   COLORMAP_TABLES,
@@ -13,4 +13,4 @@ export {
   type Colormap,
   type ColorizeOptions,
   type ContourOptions,
-} from '../engine/colormaps.js';
+} from '../engine/display/colormaps.js';

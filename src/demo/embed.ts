@@ -2,7 +2,7 @@
  * The embedding example (embed.html): a pan/zoom viewer that explains the region in view, and a
  * <cam-overlay> element. It uses only the public browser API (src/engine/browser).
  */
-import { createExplainer, defineCamOverlay, COLORMAPS, CAM_METHODS, ExplainAbortedError, type CamExplanation, type Colormap, type CamMethod, type Region } from '../engine/browser/index.js';
+import { createExplainer, defineCamOverlay, COLORMAPS, CAM_METHODS, METHODS, ExplainAbortedError, type CamExplanation, type Colormap, type CamMethod, type Region } from '../engine/browser/index.js';
 import { BUNDLED_METADATA, BUNDLED_METADATA_URL, BUNDLED_MODEL_URL, SAMPLE_IMAGES } from './bundled-model.js';
 import { ortModule } from './ort.js';
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const where = explainer.backend === 'gpu' ? `the GPU (${explainer.adapterName})` : 'the CPU reference: WebGPU is not available here';
   status.textContent = `Explaining on ${where}.`;
   if (explainer.backend === 'cpu') status.className = 'notice';
-  methodSelect.replaceChildren(...CAM_METHODS.filter((m) => m !== 'softcam').map((m) => new Option(m, m)));
+  methodSelect.replaceChildren(...CAM_METHODS.filter((m) => !METHODS[m].capabilities.evidenceLayer).map((m) => new Option(m, m)));
   methodSelect.value = 'gradcam';
   colormapSelect.replaceChildren(...COLORMAPS.map((c) => new Option(c, c)));
   colormapSelect.value = 'jet';

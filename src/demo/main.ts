@@ -9,10 +9,11 @@
  */
 import { createExplainer, type Explainer } from '../engine/browser/explainer.js';
 import type { CamExplanation } from '../engine/browser/result.js';
-import { COLORMAPS, type Colormap } from '../engine/colormaps.js';
+import { COLORMAPS, type Colormap } from '../engine/display/colormaps.js';
 import type { ModelMetadata } from '../engine/model/explainer.js';
 import { parseModelMetadata } from '../engine/model/metadata-parse.js';
-import { CAM_METHODS, type CamMethod } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { CAM_METHODS } from '../engine/methods/registry.js';
 import { BUNDLED_MODELS, SAMPLE_IMAGES } from './bundled-model.js';
 import { downloadBytes, downloadCanvasPng } from './export.js';
 import { FpsMeter, openVideoFile, openWebcam, startLiveLoop, type LiveLoop } from './live.js';

@@ -27,11 +27,13 @@
 import { createGpuContext, type GpuContext } from '../engine/gpu/context.js';
 import { Recorder, type BufferBinding, type StagePass } from '../engine/gpu/recorder.js';
 import type { Defines, KernelDef } from '../engine/gpu/pipelines.js';
-import { encodeCam } from '../engine/methods/index.js';
+import { encodeCam } from '../engine/methods/encode.js';
 import { listCandidateLayers } from '../engine/model/candidates.js';
 import { buildGradientModel } from '../engine/model/gradient-graph.js';
 import { createModelSession, type OrtModule } from '../engine/model/session.js';
-import { GRADIENT_FREE_METHODS, type CamMethod, type CamOptions } from '../engine/types.js';
+import { type CamOptions } from '../engine/types.js';
+import type { CamMethod } from '../engine/methods/registry.js';
+import { GRADIENT_FREE_METHODS } from '../engine/methods/registry.js';
 
 export interface ExplainOnGpuOptions {
   method: CamMethod;

@@ -1,27 +1,14 @@
 import { createGpuContext, type GpuContext, type GpuContextOptions } from './gpu/context.js';
-import { Recorder, type TimingMode } from './gpu/recorder.js';
+import { Recorder } from './gpu/recorder.js';
 import { writeFloats } from './gpu/upload.js';
-import { encodeCam } from './methods/index.js';
-import { decodeCfcamDetails } from './methods/cfcam.js';
-import { computeCamCpu } from './reference/index.js';
+import { methodDefinition } from './methods/registry.js';
 import { validateCamInput } from './validate.js';
-import { runScoreCamGpu } from './methods/scorecam.js';
-import { runClusCamGpu } from './methods/cluscam.js';
-import { scoreCamCpu } from './reference/scorecam.js';
-import { clusCamCpu } from './reference/cluscam.js';
-import { GRADIENT_FREE_METHODS, type CamInput, type CamMethod, type CamOptions, type CamResult } from './types.js';
+import type { CamInput, CamRun, ComputeOptions } from './types.js';
+import type { CamMethod } from './methods/registry.js';
+
+export type { CamRun, ComputeOptions } from './types.js';
 
 export type Backend = 'gpu' | 'cpu';
-
-export interface ComputeOptions extends CamOptions {
-  /** Collect GPU times per stage (true / 'stage') or per kernel ('kernel') with timestamp queries, when the adapter has them. */
-  timing?: boolean | TimingMode;
-}
-
-export interface CamRun extends CamResult {
-  /** GPU milliseconds per stage (empty on the CPU backend or without timestamp queries). */
-  stageMs: Record<string, number>;
-}
 
 /** Computes CAMs from host arrays on one backend. */
 export interface CamEngine {
@@ -40,15 +27,13 @@ export interface EngineOptions extends GpuContextOptions {
   context?: GpuContext;
 }
 
+/** Each method's CPU twin (methods/<method>/cpu.ts); some await the model between steps. */
 class CpuEngine implements CamEngine {
   readonly backend = 'cpu' as const;
   readonly adapterName = 'cpu reference';
   async compute(method: CamMethod, input: CamInput, options: ComputeOptions = {}): Promise<CamRun> {
     validateCamInput(method, input, options);
-    // Score-CAM and ClusCAM await the model between steps: asynchronous references.
-    if (method === 'scorecam') return { ...(await scoreCamCpu(input, options)), stageMs: {} };
-    if (method === 'cluscam') return { ...(await clusCamCpu(input, options)), stageMs: {} };
-    return { ...computeCamCpu(method, input, options), stageMs: {} };
+    return { ...(await methodDefinition(method).cpu(input, options)), stageMs: {} };
   }
   dispose(): void {}
 }
@@ -72,28 +57,28 @@ class GpuEngine implements CamEngine {
 
   private async computeNow(method: CamMethod, input: CamInput, options: ComputeOptions): Promise<CamRun> {
     validateCamInput(method, input, options);
-    // Score-CAM and ClusCAM run the model between GPU steps: several submits, their own drivers.
-    if (method === 'scorecam') return runScoreCamGpu(this.gpu, input, options);
-    if (method === 'cluscam') return runClusCamGpu(this.gpu, input, options);
+    const definition = methodDefinition(method);
+    // Methods that run the model between GPU steps drive their own submits.
+    if (definition.gpu.kind === 'driver') return definition.gpu.run(this.gpu, input, options);
     const { device } = this.gpu;
     const rec = new Recorder(this.gpu, { timing: options.timing, label: method });
     try {
       const activations = rec.storage(input.activations.byteLength, 'activations');
       writeFloats(device, activations, input.activations);
       let gradients: GPUBuffer | null = null;
-      if (input.gradients && !GRADIENT_FREE_METHODS.has(method)) {
+      if (input.gradients && definition.capabilities.gradients) {
         gradients = rec.storage(input.gradients.byteLength, 'gradients');
         writeFloats(device, gradients, input.gradients);
       }
       const { shape } = input;
-      const encoded = encodeCam(rec, method, { shape, activations, gradients, classIndices: input.classIndices }, options);
+      const encoded = definition.gpu.encode(rec, { shape, activations, gradients, classIndices: input.classIndices }, options);
       const mapBytes = shape.batch * shape.outHeight * shape.outWidth * 4;
       const mapIndex = rec.read(encoded.map, mapBytes);
-      const detailIndices = encoded.cfcam ? encoded.cfcam.read(rec) : undefined;
+      const detailIndices = encoded.details?.read(rec);
       const signedIndex = encoded.signedMap ? rec.read(encoded.signedMap, mapBytes) : undefined;
       const { readbacks, stageMs } = await rec.submit();
       const result: CamRun = { shape, maps: new Float32Array(readbacks[mapIndex]), stageMs };
-      if (encoded.cfcam && detailIndices) result.cfcam = decodeCfcamDetails(shape, readbacks, detailIndices);
+      if (encoded.details && detailIndices) Object.assign(result, encoded.details.decode(readbacks, detailIndices));
       if (signedIndex !== undefined) result.signedMaps = new Float32Array(readbacks[signedIndex]);
       return result;
     } catch (error) {

@@ -1,19 +1,8 @@
-/** The CAM methods the engine implements (GPU and CPU reference). */
-export const CAM_METHODS = ['cfcam', 'gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam', 'scorecam', 'cluscam', 'softcam'] as const;
-export type CamMethod = (typeof CAM_METHODS)[number];
-
-/** Methods that need no gradients. */
-export const GRADIENT_FREE_METHODS: ReadonlySet<CamMethod> = new Set(['eigencam', 'scorecam', 'cluscam', 'softcam']);
-
-/** Methods that score masked copies of the model input with the model (they need `CamInput.scorer`). */
-export const MODEL_SCORED_METHODS: ReadonlySet<CamMethod> = new Set(['scorecam', 'cluscam']);
-
 /**
- * Methods computed from a layer's activations (and gradients) alone, on any layer: what the
- * synthetic-layer benchmarks time. Score-CAM and ClusCAM need the model; Soft-CAM needs a Soft-CAM
- * model's class-evidence map.
+ * The engine's data types. Method names (CamMethod, CAM_METHODS) and capabilities come from the
+ * method registry (methods/registry.ts), where each method is declared.
  */
-export const LAYER_METHODS: readonly CamMethod[] = CAM_METHODS.filter((m) => !MODEL_SCORED_METHODS.has(m) && m !== 'softcam');
+import type { TimingMode } from './gpu/recorder.js';
 
 /**
  * Runs the model on masked copies of its input: what Score-CAM and ClusCAM need besides the
@@ -34,7 +23,7 @@ export interface MaskedScorer {
 }
 
 /** ClusCAM parameters (see shared/spec/cluscam.md). */
-export interface ClusCamOptions {
+export interface CluscamOptions {
   /** Number of clusters K (default 10). */
   clusters?: number;
   /** Fraction r of the K clusters with the lowest logit change that are dropped (default 0.5). */
@@ -51,7 +40,7 @@ export interface ClusCamOptions {
   seedChannels?: readonly number[];
 }
 
-export interface ClusCamDetails {
+export interface CluscamDetails {
   /** [B*K] channel index of each initial centroid of the kept initialisation. */
   seedChannels: Int32Array;
   /** [B*C] cluster of each channel. */
@@ -86,8 +75,6 @@ export interface BilateralParams {
   sigmaSpace: number;
 }
 
-export const DEFAULT_BILATERAL: BilateralParams = { d: 5, sigmaColor: 0.1, sigmaSpace: 5.0 };
-
 export interface CamOptions {
   mode?: CfcamMode;
   bilateral?: Partial<BilateralParams>;
@@ -100,14 +87,14 @@ export interface CamOptions {
   eigenIterations?: number;
   /** Score-CAM / ClusCAM: masked copies scored per model call (default 16). */
   scoreBatchSize?: number;
-  cluscam?: ClusCamOptions;
+  cluscam?: CluscamOptions;
 }
 
 /** Host-side tensors for one call, float32, C-order [B,C,H,W]. */
 export interface CamInput {
   shape: CamShape;
   activations: Float32Array;
-  /** Required by every method but the gradient-free ones (GRADIENT_FREE_METHODS). */
+  /** Required by the methods whose capabilities include gradients (not GRADIENT_FREE_METHODS). */
   gradients?: Float32Array;
   /** Score-CAM and ClusCAM: the model on masked inputs. */
   scorer?: MaskedScorer;
@@ -129,12 +116,33 @@ export interface CfcamDetails {
   noise: Int32Array;
 }
 
-export interface CamResult {
+/** The per-method details a result may carry (CF-CAM's clustering, ClusCAM's clusters). */
+export interface MethodDetails {
+  cfcam?: CfcamDetails;
+  cluscam?: CluscamDetails;
+}
+
+export interface CamResult extends MethodDetails {
   shape: CamShape;
   /** [B, outHeight, outWidth] float32 in [0,1]. */
   maps: Float32Array;
-  cfcam?: CfcamDetails;
-  cluscam?: ClusCamDetails;
   /** Soft-CAM: [B, outHeight, outWidth] the evidence map A_c resized, signed, not normalised. */
   signedMaps?: Float32Array;
 }
+
+/** Options of one engine call: the methods' options plus GPU timing. */
+export interface ComputeOptions extends CamOptions {
+  /** Collect GPU times per stage (true / 'stage') or per kernel ('kernel') with timestamp queries, when the adapter has them. */
+  timing?: boolean | TimingMode;
+}
+
+/** What an engine call returns: the maps and details, plus GPU time per stage. */
+export interface CamRun extends CamResult {
+  /** GPU milliseconds per stage (empty on the CPU backend or without timestamp queries). */
+  stageMs: Record<string, number>;
+}
+
+/** @deprecated The earlier spelling of CluscamOptions. */
+export type ClusCamOptions = CluscamOptions;
+/** @deprecated The earlier spelling of CluscamDetails. */
+export type ClusCamDetails = CluscamDetails;

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JET_RGB } from '../../src/engine/jet-table';
-import { overlay } from '../../src/engine/overlay';
-import { preprocessCpu } from '../../src/engine/reference/preprocess';
+import { JET_RGB } from '../../src/engine/display/jet-table';
+import { overlay } from '../../src/engine/display/overlay';
+import { preprocessCpu } from '../../src/engine/model/preprocess-cpu';
 import { maxAbsDiff } from '../helpers/golden';
 import { randomImage } from '../helpers/random';
 

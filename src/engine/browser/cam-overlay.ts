@@ -14,9 +14,9 @@
  * Call `defineCamOverlay(ort?)` once to register the element (it needs ONNX Runtime Web: pass
  * the module configured for your bundler, or let the engine load `onnxruntime-web/webgpu`).
  */
-import type { Colormap } from '../colormaps.js';
+import type { Colormap } from '../display/colormaps.js';
 import type { OrtModule } from '../model/session.js';
-import type { CamMethod } from '../types.js';
+import type { CamMethod } from '../methods/registry.js';
 import { createExplainer, type Explainer } from './explainer.js';
 import type { CamExplanation } from './result.js';
 

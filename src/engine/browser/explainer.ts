@@ -22,7 +22,9 @@ import { ModelExplainer, type ModelMetadata } from '../model/explainer.js';
 import { parseModelMetadata } from '../model/metadata-parse.js';
 import type { OrtModule } from '../model/session.js';
 import type { CandidateLayer } from '../model/types.js';
-import { CAM_METHODS, type CamMethod, type CamOptions } from '../types.js';
+import { type CamOptions } from '../types.js';
+import type { CamMethod } from '../methods/registry.js';
+import { CAM_METHODS, isCamMethod } from '../methods/registry.js';
 import { CamExplanation } from './result.js';
 import { readPixels, type ImageSource, type Region } from './sources.js';
 
@@ -161,7 +163,7 @@ export class Explainer {
   explain(source: ImageSource, options: ExplainOptions = {}): Promise<CamExplanation> {
     if (this.disposed) return Promise.reject(new DisposedError('explain() after dispose(): create a new explainer'));
     const method = options.method ?? 'cfcam';
-    if (!(CAM_METHODS as readonly string[]).includes(method)) {
+    if (!isCamMethod(method)) {
       return Promise.reject(new InvalidOptionError(`unknown method '${method}'; choose one of ${CAM_METHODS.join(', ')}`));
     }
     let pixels: ReturnType<typeof readPixels>;
@@ -196,22 +198,7 @@ export class Explainer {
     const e = await this.model.explain(image, { method: options.method, classIndex: options.classIndex, camOptions: options.camOptions });
     const totalMs = performance.now() - started;
     const result = new CamExplanation(
-      {
-        method: options.method,
-        classIndex: e.classIndex,
-        className: e.className,
-        top5: e.top5,
-        map: e.map,
-        signedMap: e.signedMap,
-        evidence: e.evidence,
-        width: e.width,
-        height: e.height,
-        region,
-        timings: { ...e.timings, totalMs },
-        stageMs: e.stageMs,
-        cfcam: e.cfcam,
-        cluscam: e.cluscam,
-      },
+      { ...e, method: options.method, region, timings: { ...e.timings, totalMs } },
       this.engine.gpu,
       (r) => this.results.delete(r),
     );

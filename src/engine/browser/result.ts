@@ -3,20 +3,18 @@
  * GPUBuffer and a GPUTexture on the explainer's device (made on first use, for viewers that
  * render with WebGPU), coloured into ImageData, drawn over a canvas, or saved as .npy.
  */
-import { colorize, type ColorizeOptions } from '../colormaps.js';
+import { colorize, type ColorizeOptions } from '../display/colormaps.js';
 import { DisposedError, InvalidOptionError } from '../errors.js';
 import { BufferUsage } from '../gpu/flags.js';
 import { encodeNpy } from '../io/npy.js';
 import type { GpuContext } from '../gpu/context.js';
-import { colorizeToTexture } from '../kernels/colorize.js';
-import type { ClassScore } from '../model/explainer.js';
-import type { CamMethod, CfcamDetails, ClusCamDetails } from '../types.js';
+import { colorizeToTexture } from '../display/colorize-kernel.js';
+import type { ClassScore, Explanation } from '../model/explainer.js';
+import type { CfcamDetails, CluscamDetails } from '../types.js';
+import type { CamMethod } from '../methods/registry.js';
 import type { Region } from './sources.js';
+import { TextureUsage } from '../gpu/flags.js';
 
-/** GPUTextureUsage bits (read lazily: the global only exists where WebGPU does). */
-const TEXTURE_BINDING = 0x04;
-const TEXTURE_COPY_SRC = 0x01;
-const TEXTURE_COPY_DST = 0x02;
 
 export interface DrawOverlayOptions extends ColorizeOptions {
   /**
@@ -30,25 +28,12 @@ export interface DrawOverlayOptions extends ColorizeOptions {
   signed?: boolean;
 }
 
-export interface ExplanationData {
+/** What a browser result holds: the model explainer's Explanation plus the method and region. */
+export interface ExplanationData extends Omit<Explanation, 'timings'> {
   method: CamMethod;
-  classIndex: number;
-  className?: string;
-  top5: ClassScore[];
-  /** [height, width] map at the model's input size, values in [0, 1]. */
-  map: Float32Array;
-  /** Soft-CAM: the evidence map A_c resized, signed. */
-  signedMap?: Float32Array;
-  /** Soft-CAM: A_c at the layer's resolution (its mean is the logit). */
-  evidence?: { data: Float32Array; height: number; width: number };
-  width: number;
-  height: number;
   /** The source rectangle that was explained (source pixels). */
   region: Region;
-  timings: { preprocessMs: number; modelMs: number; camMs: number; totalMs: number };
-  stageMs: Record<string, number>;
-  cfcam?: CfcamDetails;
-  cluscam?: ClusCamDetails;
+  timings: Explanation['timings'] & { totalMs: number };
 }
 
 export class CamExplanation {
@@ -99,7 +84,7 @@ export class CamExplanation {
   get cfcam(): CfcamDetails | undefined {
     return this.data.cfcam;
   }
-  get cluscam(): ClusCamDetails | undefined {
+  get cluscam(): CluscamDetails | undefined {
     return this.data.cluscam;
   }
   /** Soft-CAM: the class-evidence map A_c at the layer's resolution, signed (its mean is the class logit); a copy. */
@@ -161,7 +146,7 @@ export class CamExplanation {
         label: `${this.method} map`,
         size: [this.width, this.height],
         format: 'r32float',
-        usage: TEXTURE_BINDING | TEXTURE_COPY_SRC | TEXTURE_COPY_DST,
+        usage: TextureUsage.TEXTURE_BINDING | TextureUsage.COPY_SRC | TextureUsage.COPY_DST,
       });
       device.queue.writeTexture({ texture: this.gpuTexture }, this.data.map as Float32Array<ArrayBuffer>, { bytesPerRow: this.width * 4 }, [this.width, this.height]);
     }

@@ -4,7 +4,7 @@
  * optionally cropped to a region first (a viewer explains the part of a large image in view).
  */
 import { InvalidOptionError } from '../errors.js';
-import type { RgbaImage } from '../overlay.js';
+import type { RgbaImage } from '../display/overlay.js';
 
 /** A rectangle in source pixels. */
 export interface Region {

@@ -13,12 +13,13 @@
 import { listCandidateLayers } from './candidates.js';
 import { buildGradientModel } from './gradient-graph.js';
 import { createModelSession, type ModelSession, type OrtModule } from './session.js';
-import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from '../reference/preprocess.js';
+import { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu } from './preprocess-cpu.js';
 import type { CamEngine } from '../engine.js';
-import { GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS, type CamMethod, type CamOptions, type CfcamDetails, type ClusCamDetails, type MaskedScorer } from '../types.js';
+import type { CamOptions, MaskedScorer, MethodDetails } from '../types.js';
+import type { CamMethod } from '../methods/registry.js';
+import { methodDefinition } from '../methods/registry.js';
 import { BatchedClassifier } from './batched-model.js';
-import { resolveClusCamOptions } from '../reference/cluscam.js';
-import type { RgbaImage } from '../overlay.js';
+import type { RgbaImage } from '../display/overlay.js';
 import type { CandidateLayer, GradientModel } from './types.js';
 import { InvalidOptionError } from '../errors.js';
 
@@ -53,7 +54,8 @@ export interface ClassScore {
   probability: number;
 }
 
-export interface Explanation {
+/** One image's explanation: the map, the class scores, timings and the method's details. */
+export interface Explanation extends MethodDetails {
   /** The explained class (top-1 unless one was asked for). */
   classIndex: number;
   className?: string;
@@ -69,13 +71,10 @@ export interface Explanation {
   timings: { preprocessMs: number; modelMs: number; camMs: number; scoreMs?: number };
   /** GPU stage times of the CAM step (GPU engine only). */
   stageMs: Record<string, number>;
-  cfcam?: CfcamDetails;
   /** Methods with a signed map (Soft-CAM's evidence): that map at the model's input size, not normalised. */
   signedMap?: Float32Array;
   /** Soft-CAM: the class-evidence map A_c itself at the layer's resolution [height * width], signed; its mean is the logit. */
   evidence?: { data: Float32Array; height: number; width: number };
-  /** ClusCAM: seeds, cluster of each channel, logit changes and weights of the clusters. */
-  cluscam?: ClusCamDetails;
 }
 
 export interface ExplainRequest {
@@ -161,15 +160,17 @@ export class ModelExplainer {
     if (request.classIndex !== undefined && !(Number.isInteger(request.classIndex) && request.classIndex >= 0 && request.classIndex < gm.numClasses)) {
       throw new InvalidOptionError(`class ${request.classIndex} is out of range: the model has ${gm.numClasses} classes (0..${gm.numClasses - 1})`);
     }
-    if (method === 'softcam' && this.layer !== this.evidenceLayer) {
+    const definition = methodDefinition(method);
+    if (definition.capabilities.evidenceLayer && this.layer !== this.evidenceLayer) {
       throw new InvalidOptionError(
         this.evidenceLayer
-          ? `softcam explains the model's class-evidence map '${this.evidenceLayer}', but this explainer is on layer '${this.layer}': choose that layer`
-          : `softcam needs a Soft-CAM model: a class-evidence map [1, ${gm.numClasses}, h, w] whose spatial mean is the logits, named by model.json's evidence_output or with 'evidence' in its name; this model has none (try models/softcam)`,
+          ? `${method} explains the model's class-evidence map '${this.evidenceLayer}', but this explainer is on layer '${this.layer}': choose that layer`
+          : `${method} needs a Soft-CAM model: a class-evidence map [1, ${gm.numClasses}, h, w] whose spatial mean is the logits, named by model.json's evidence_output or with 'evidence' in its name; this model has none (try models/softcam)`,
       );
     }
-    // ClusCAM's options are checked against the layer before the model runs.
-    if (method === 'cluscam') resolveClusCamOptions(request.camOptions?.cluscam, gm.activationsShape[1]);
+    // The method's options are checked against the layer before the model runs.
+    const [, layerChannels, layerRows, layerColumns] = gm.activationsShape;
+    definition.validateOptions?.(request.camOptions ?? {}, { batch: 1, channels: layerChannels, height: layerRows, width: layerColumns });
 
     let started = performance.now();
     const { data } = preprocessCpu(image, {
@@ -183,7 +184,7 @@ export class ModelExplainer {
     // A negative class index makes the graph explain its own top-1 class: one run.
     const classFeed = { data: BigInt64Array.from([BigInt(request.classIndex ?? -1)]), dims: [1] };
     // Gradient-free methods (Eigen-CAM, Score-CAM, ClusCAM, Soft-CAM) do not fetch the gradients.
-    const needsGradients = !GRADIENT_FREE_METHODS.has(method);
+    const needsGradients = definition.capabilities.gradients;
     const run = await this.session.run(
       { [gm.inputName]: { data, dims: gm.inputShape }, [gm.classInputName]: classFeed },
       { host: needsGradients ? [gm.outputs.logits, gm.outputs.activations, gm.outputs.gradients] : [gm.outputs.logits, gm.outputs.activations] },
@@ -207,7 +208,7 @@ export class ModelExplainer {
     // Score-CAM and ClusCAM: the model on masked copies of the normalised input, in batches.
     let scoreMs = 0;
     const classifier = this.classifier;
-    const scorer: MaskedScorer | undefined = MODEL_SCORED_METHODS.has(method)
+    const scorer: MaskedScorer | undefined = definition.capabilities.scorer
       ? {
           inputs: data,
           classIndices: Int32Array.of(classIndex),
@@ -245,12 +246,12 @@ export class ModelExplainer {
       timings: scorer ? { preprocessMs, modelMs, camMs, scoreMs } : { preprocessMs, modelMs, camMs },
       stageMs: cam.stageMs,
       cfcam: cam.cfcam,
+      cluscam: cam.cluscam,
       signedMap: cam.signedMaps,
       evidence:
-        method === 'softcam'
+        definition.capabilities.evidenceLayer
           ? { data: activations.slice(classIndex * layerHeight * layerWidth, (classIndex + 1) * layerHeight * layerWidth), height: layerHeight, width: layerWidth }
           : undefined,
-      cluscam: cam.cluscam,
     };
   }
 

@@ -6,9 +6,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { ImageFormatError } from './errors.js';
-import type { RgbaImage } from '../overlay.js';
+import type { RgbaImage } from '../display/overlay.js';
 
-export type { RgbaImage } from '../overlay.js';
+export type { RgbaImage } from '../display/overlay.js';
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

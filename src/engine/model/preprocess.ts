@@ -1,7 +1,7 @@
 /**
  * GPU pre-processing for classifiers: RGBA8 pixels -> bilinear resize (align_corners = false,
  * no antialiasing: torchvision `Resize(antialias=False)` on a float tensor; see
- * reference/preprocess.ts for the choice and its CPU twin) -> (v/255 - mean)/std -> a float32
+ * preprocess-cpu.ts for the choice and its CPU twin) -> (v/255 - mean)/std -> a float32
  * NCHW GPU buffer that ONNX Runtime Web can take as input (`ort.Tensor.fromGpuBuffer(buffer,
  * { dataType: 'float32', dims })` on the same device).
  *
@@ -16,14 +16,14 @@
  */
 import type { GpuContext } from '../gpu/context.js';
 import { Recorder, STORAGE_USAGE } from '../gpu/recorder.js';
-import { recordPreprocessKernel } from '../kernels/preprocess.js';
-import type { RgbaImage } from '../overlay.js';
-import { preprocessPlan, type PreprocessOptions, type PreprocessPlan } from '../reference/preprocess.js';
+import { recordPreprocessKernel } from './preprocess-kernel.js';
+import type { RgbaImage } from '../display/overlay.js';
+import { TextureUsage } from '../gpu/flags.js';
+import { preprocessPlan, type PreprocessOptions, type PreprocessPlan } from './preprocess-cpu.js';
 
-export { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu, preprocessPlan, type PreprocessOptions, type PreprocessPlan } from '../reference/preprocess.js';
+export { IMAGENET_MEAN, IMAGENET_STD, preprocessCpu, preprocessPlan, type PreprocessOptions, type PreprocessPlan } from './preprocess-cpu.js';
 
-/** WebGPU texture usage flags (spec values; the GPUTextureUsage global may not exist yet in Node). */
-export const TextureUsage = { COPY_SRC: 0x01, COPY_DST: 0x02, TEXTURE_BINDING: 0x04, STORAGE_BINDING: 0x08, RENDER_ATTACHMENT: 0x10 } as const;
+export { TextureUsage } from '../gpu/flags.js';
 
 /** Packed RGBA8 pixels already on the GPU. */
 export interface GpuPixels {
