@@ -14,7 +14,7 @@ import { recordChannelNorms } from '../src/engine/methods/cfcam/channel-norms';
 import { recordCfcamSplit } from '../src/engine/methods/cfcam/cfcam-split';
 import { IMAGE_STATE_BYTES, STATE_FIELDS } from '../src/engine/methods/cfcam/cfcam-state';
 import { recordGatherRemaining, recordPairwiseDistances } from '../src/engine/methods/cfcam/pairwise-distance';
-import { recordEpsPercentile } from '../src/engine/methods/cfcam/radix-select';
+import { allocateEpsHistogram, recordEpsPercentile } from '../src/engine/methods/cfcam/radix-select';
 import { allocateDbscanBuffers, recordDbscan } from '../src/engine/methods/cfcam/dbscan';
 import { dbscan } from '../src/engine/methods/cfcam/dbscan-cpu';
 import { computeEps, minSamplesFor, neighbourThresholdF32, pairwiseDistancesF32 } from '../src/engine/methods/cfcam/cpu';
@@ -207,10 +207,10 @@ async function runPipeline(
       const chunk = { offset: 0, count: batch };
       const dist = rec.storage(batch * C * C * 4, 'distances');
       distances = dist;
-      const histogram = rec.zeroed(batch * 512 * 4, 'histogram');
+      const histogram = allocateEpsHistogram(rec, batch);
       rec.stage('distances', (pass) => {
         const columns = recordGatherRemaining(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state }, { batch, channels: C, pixels: P });
-        recordPairwiseDistances(rec, pass, { columns, state: split.state, distances: dist }, { channels: C, pixels: P }, chunk);
+        recordPairwiseDistances(rec, pass, { columns, state: split.state, distances: dist, histogram }, { channels: C, pixels: P }, chunk);
       });
       rec.stage('eps', (pass) => {
         recordEpsPercentile(rec, pass, { distances: dist, state: split.state, histogram }, C, chunk);

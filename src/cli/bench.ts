@@ -15,7 +15,9 @@ export const BENCH_HELP = `Usage: webgpu-cam bench --activations A.npy --gradien
 Builds a batch of N images from the input (one image is repeated; a [B,C,H,W] file is cycled),
 times whole-batch GPU runs (wall time including upload and readback; per image = median / N),
 times each GPU kernel once with timestamp queries, times the CPU fast path (backend cpu) on the
-whole batch and the CPU reference on one image.
+whole batch and the CPU reference on one image. The JSON report also gives the GPU's and the CPU
+reference's process CPU time per image (cpuPerImageMs): on SwiftShader, which runs the kernels on
+this process's threads, it varies less with other load than wall time.
 
 Options:
   --method M              ${LAYER_METHODS.join(', ')} (default cfcam)
@@ -80,17 +82,29 @@ function firstImage(input: CamInput): CamInput {
   };
 }
 
-async function timeRuns(count: number, run: () => Promise<unknown>): Promise<number[]> {
+async function timeRuns(count: number, run: () => Promise<unknown>, cpuMs?: number[]): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
+    const cpuStart = process.cpuUsage();
     const started = performance.now();
     await run();
     times.push(performance.now() - started);
+    cpuMs?.push(processCpuMs(cpuStart));
   }
   return times;
 }
 
 const round = (ms: number): number => Number(ms.toPrecision(6));
+
+/**
+ * Milliseconds of CPU time this process used since `start` (all its threads). SwiftShader runs
+ * the GPU kernels on this process's threads, so on a shared machine this is a steadier measure
+ * of the work than wall time, which grows with other processes' load.
+ */
+function processCpuMs(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
 
 export async function runBench(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, SPEC);
@@ -117,13 +131,14 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const options = method === 'cfcam' ? { mode } : {};
 
   const gpuEngine = await createCamEngine({ gpu: await acquireGpu('use `webgpu-cam cam --backend cpu` for CPU-only runs') });
-  let gpu: { batchMs: number; perImageMs: number; runs: number; samplesMs: number[] };
+  let gpu: { batchMs: number; perImageMs: number; runs: number; samplesMs: number[]; cpuPerImageMs: number };
   let kernelMs: Record<string, number>;
   try {
     for (let i = 0; i < warmup; i++) await gpuEngine.compute(method, input, options);
-    const samples = await timeRuns(runs, () => gpuEngine.compute(method, input, options));
+    const cpuMs: number[] = [];
+    const samples = await timeRuns(runs, () => gpuEngine.compute(method, input, options), cpuMs);
     const batchMs = median(samples);
-    gpu = { perImageMs: round(batchMs / batch), batchMs: round(batchMs), runs, samplesMs: samples.map(round) };
+    gpu = { perImageMs: round(batchMs / batch), batchMs: round(batchMs), runs, samplesMs: samples.map(round), cpuPerImageMs: round(median(cpuMs) / batch) };
     // Kernel timing gives each dispatch its own pass, which changes the wall time: a separate run.
     kernelMs = (await gpuEngine.compute(method, input, { ...options, timing: 'kernel' })).stageMs;
   } finally {
@@ -143,14 +158,15 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     cpuFast = { perImageMs: round(batchMs / batch), batchMs: round(batchMs), runs, samplesMs: samples.map(round), kernels: fastEngine.adapterName };
   }
 
-  let cpu: { perImageMs: number; runs: number; samplesMs: number[] } | null = null;
+  let cpu: { perImageMs: number; runs: number; samplesMs: number[]; cpuPerImageMs: number } | null = null;
   if (withCpu) {
     const cpuEngine: CamEngine = await createCamEngine({ backend: 'cpu', cpuPath: 'reference' });
     const one = firstImage(input);
     // Warm up the CPU too, so the JIT has compiled the reference before it is timed.
     for (let i = 0; i < warmup; i++) await cpuEngine.compute(method, one, options);
-    const samples = await timeRuns(runs, () => cpuEngine.compute(method, one, options));
-    cpu = { perImageMs: round(median(samples)), runs, samplesMs: samples.map(round) };
+    const cpuMs: number[] = [];
+    const samples = await timeRuns(runs, () => cpuEngine.compute(method, one, options), cpuMs);
+    cpu = { perImageMs: round(median(samples)), runs, samplesMs: samples.map(round), cpuPerImageMs: round(median(cpuMs)) };
   }
 
   const report = {

@@ -11,7 +11,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
 import { GpuUnavailableError } from '../engine/errors.js';
-import { nodeGpu, SWIFTSHADER_ICD, swiftshaderEnvironment } from '../engine/gpu/node.js';
+import { chromiumLoaderEnvironment, nodeGpu, SWIFTSHADER_ICD, swiftshaderEnvironment } from '../engine/gpu/node.js';
+import { DawnNoiseFilter, firstDawnWarning } from './dawn-noise.js';
 import { createCamEngine, type CamEngine } from '../engine/engine.js';
 
 export const REEXEC_VAR = 'WEBGPU_CAM_REEXEC';
@@ -52,20 +53,35 @@ function vulkanDriverRegistered(env: NodeJS.ProcessEnv): boolean {
   });
 }
 
+/** What a quiet adapter request in a child process found. */
+interface AdapterProbe {
+  ok: boolean;
+  /** Dawn could not load the Vulkan loader (libvulkan.so.1) at all. */
+  loaderMissing: boolean;
+  /** Dawn's first warning line, for an error message (its multi-line warnings never reach the user). */
+  reason: string;
+}
+
 /**
- * Whether Dawn finds an adapter with the registered drivers, asked in a child process whose
- * output is discarded: registered drivers without their hardware (Mesa's Intel and Radeon
- * drivers on a server) or ones Dawn rejects (Mesa's lavapipe) make Dawn print multi-line
- * warnings, which must not reach the user when SwiftShader is there to fall back on.
+ * Whether Dawn finds an adapter in this environment, asked in a child process whose stderr is
+ * captured: registered drivers without their hardware (Mesa's Intel and Radeon drivers on a
+ * server), ones Dawn rejects (Mesa's lavapipe) or a missing Vulkan loader make Dawn print
+ * multi-line warnings, which must not reach the user.
  */
-function adapterProbeSucceeds(): boolean {
+function probeAdapter(extraEnv: Record<string, string> = {}): AdapterProbe {
   const dawn = import.meta.resolve('webgpu');
   const probe = `import { create } from ${JSON.stringify(dawn)};
 const gpu = create([]);
 const adapter = await gpu.requestAdapter();
 process.exit(adapter ? 0 : 3);`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { stdio: 'ignore', timeout: 30_000 });
-  return result.status === 0;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, NODEVICE_SELECT: process.env.NODEVICE_SELECT ?? '1', ...extraEnv },
+  });
+  const stderr = result.stderr ?? '';
+  return { ok: result.status === 0, loaderMissing: /Couldn't load Vulkan/.test(stderr), reason: firstDawnWarning(stderr) };
 }
 
 /**
@@ -84,9 +100,11 @@ export function exitWithParent(env: NodeJS.ProcessEnv = process.env): void {
 function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
+      // stderr passes through a filter that drops Dawn's and the Vulkan loader's warnings.
+      stdio: ['inherit', 'inherit', 'pipe'],
       env: { ...process.env, ...extraEnv, [REEXEC_VAR]: '1' },
     });
+    child.stderr!.pipe(new DawnNoiseFilter()).pipe(process.stderr);
     // The child does the work: signals meant for this process go to it.
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward);
@@ -108,8 +126,14 @@ function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
 
 /**
  * Dawn's GPU entry point with at least one adapter behind it, for createCamEngine({ gpu }).
- * May instead throw an ExitRequest (the command ran in a SwiftShader child) or a
- * GpuUnavailableError whose message says what to do; `alternative` names the CPU fallback.
+ * May instead throw an ExitRequest (the command ran in a child process with a better Vulkan
+ * environment) or a GpuUnavailableError whose message says what to do; `alternative` names
+ * the CPU fallback.
+ *
+ * The top-level process asks a quiet child first (probeAdapter) and only then Dawn itself, so
+ * Dawn's warnings never reach the terminal: with no driver chosen and none usable it re-runs
+ * with Chromium's SwiftShader; with a driver chosen (VK_ICD_FILENAMES / VK_DRIVER_FILES) but
+ * no loadable libvulkan.so.1 it re-runs with Chromium's loader on LD_LIBRARY_PATH.
  */
 export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU> {
   // Dawn is an optional peer dependency of the package: say how to get it, in CLI terms.
@@ -120,9 +144,33 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
     throw missingDawn();
   }
   const env = process.env;
-  const swiftshader = swiftshaderEnvironment(env);
-  const mayRestart = swiftshader !== null && !env[REEXEC_VAR];
-  if (mayRestart && !(vulkanDriverRegistered(env) && adapterProbeSucceeds())) throw await rerun(swiftshader);
+  const chosen = env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
+  if (!env[REEXEC_VAR]) {
+    if (!chosen) {
+      const swiftshader = swiftshaderEnvironment(env);
+      const probe = vulkanDriverRegistered(env) ? probeAdapter() : null;
+      if (!probe?.ok) {
+        if (swiftshader) throw await rerun(swiftshader);
+        const why = probe?.reason ? ` (Dawn: ${probe.reason})` : '';
+        throw new GpuUnavailableError(
+          `no WebGPU adapter found (no usable GPU driver${why}); without a GPU install Chromium (apt-get install chromium) for its SwiftShader driver, or ${alternative}`,
+        );
+      }
+    } else {
+      const probe = probeAdapter();
+      if (!probe.ok) {
+        const loader = chromiumLoaderEnvironment(env);
+        if (probe.loaderMissing && loader) throw await rerun(loader);
+        throw new GpuUnavailableError(
+          `no WebGPU adapter found with the Vulkan driver ${chosen}${probe.reason ? ` (Dawn: ${probe.reason})` : ''}; check that driver or ${alternative}`,
+        );
+      }
+    }
+  }
+  // Mesa's implicit device-select layer prints "XDG_RUNTIME_DIR is invalid" lines without a
+  // desktop session; Dawn picks the adapter itself. The Vulkan loader reads this when Dawn
+  // creates its instance, so setting it here is early enough.
+  env.NODEVICE_SELECT ??= '1';
 
   let gpu: GPU;
   try {
@@ -132,12 +180,10 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (adapter) return gpu;
-  if (mayRestart) throw await rerun(swiftshader);
-
-  if (env[REEXEC_VAR] && env.VK_ICD_FILENAMES === SWIFTSHADER_ICD) {
+  // Only a re-run child gets here (the parent's probe succeeded otherwise); its stderr is filtered.
+  if (chosen === SWIFTSHADER_ICD) {
     throw new GpuUnavailableError(`no WebGPU adapter found, even with Chromium's SwiftShader (${SWIFTSHADER_ICD}); ${alternative}`);
   }
-  const chosen = env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
   if (chosen) throw new GpuUnavailableError(`no WebGPU adapter found with the Vulkan driver ${chosen}; check that driver or ${alternative}`);
   throw new GpuUnavailableError(
     `no WebGPU adapter found (no usable GPU driver); without a GPU install Chromium (apt-get install chromium) for its SwiftShader driver, or ${alternative}`,

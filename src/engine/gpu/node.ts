@@ -5,13 +5,14 @@
  * Dawn finds Vulkan drivers through the system loader. On a machine without a GPU, Chromium's
  * SwiftShader works: `VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json` plus
  * `LD_LIBRARY_PATH=/usr/lib/chromium` (for its bundled libvulkan.so.1). Both are read when the
- * process starts, so the CLI launcher (bin/webgpu-cam.js) sets them and re-executes itself;
- * see `swiftshaderEnvironment` below.
+ * process starts, so the CLI (src/cli/gpu-environment.ts) sets them and re-executes itself;
+ * see `swiftshaderEnvironment` and `chromiumLoaderEnvironment` below.
  */
 import { existsSync } from 'node:fs';
 import { GpuUnavailableError } from '../errors.js';
 
 const CHROMIUM_DIR = '/usr/lib/chromium';
+const CHROMIUM_LOADER = `${CHROMIUM_DIR}/libvulkan.so.1`;
 export const SWIFTSHADER_ICD = `${CHROMIUM_DIR}/vk_swiftshader_icd.json`;
 
 // Dawn's entry object must stay referenced for the life of the process: if it is garbage
@@ -48,4 +49,17 @@ export function swiftshaderEnvironment(env: Record<string, string | undefined> =
   // NODEVICE_SELECT: Mesa's implicit device-select layer (installed with Mesa's Vulkan drivers)
   // would otherwise load too and print errors about a missing display session.
   return { VK_ICD_FILENAMES: SWIFTSHADER_ICD, LD_LIBRARY_PATH: libraryPath, NODEVICE_SELECT: '1' };
+}
+
+/**
+ * Environment additions that let Dawn load Chromium's Vulkan loader (it can load any driver's
+ * ICD, SwiftShader's or a GPU vendor's), for a caller who chose a driver with VK_ICD_FILENAMES
+ * on a machine without a system libvulkan.so.1; null when Chromium's loader is not installed
+ * or already on LD_LIBRARY_PATH.
+ */
+export function chromiumLoaderEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> | null {
+  const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
+  if (!existsSync(CHROMIUM_LOADER) || dirs.includes(CHROMIUM_DIR)) return null;
+  // First on the path: an unusable libvulkan.so.1 earlier on it is what sent us here.
+  return { LD_LIBRARY_PATH: [CHROMIUM_DIR, ...dirs].join(':'), NODEVICE_SELECT: env.NODEVICE_SELECT ?? '1' };
 }

@@ -5,7 +5,7 @@ import { recordChannelNorms } from './channel-norms.js';
 import { recordRankSort } from './rank-sort.js';
 import { recordCfcamSplit } from './cfcam-split.js';
 import { recordGatherRemaining, recordPairwiseDistances, type ImageChunk } from './pairwise-distance.js';
-import { recordEpsPercentile } from './radix-select.js';
+import { allocateEpsHistogram, recordEpsPercentile } from './radix-select.js';
 import { allocateDbscanBuffers, recordDbscan } from './dbscan.js';
 import { recordClusterWeights } from './cluster-filter.js';
 import { recordCfcamSoftmax } from './cfcam-softmax.js';
@@ -66,12 +66,12 @@ export function encodeCfcam(rec: Recorder, inputs: GpuCamInputs, options: CamOpt
     columns = recordGatherRemaining(rec, pass, { activations, remainingIndex: split.remainingIndex, state: split.state }, { batch, channels, pixels });
   });
   const distances = rec.storage(chunkSize * channels * channels * 4, 'pairwise distances');
-  const histogram = rec.zeroed(chunkSize * 512 * 4, 'radix histogram');
-  const dbscan = allocateDbscanBuffers(rec, batch, channels);
+  const histogram = allocateEpsHistogram(rec, chunkSize);
+  const dbscan = allocateDbscanBuffers(rec, batch, channels, chunkSize);
   for (let offset = 0; offset < batch; offset += chunkSize) {
     const chunk: ImageChunk = { offset, count: Math.min(chunkSize, batch - offset) };
     rec.stage('distances', (pass) => {
-      recordPairwiseDistances(rec, pass, { columns, state: split.state, distances }, { channels, pixels }, chunk);
+      recordPairwiseDistances(rec, pass, { columns, state: split.state, distances, histogram }, { channels, pixels }, chunk);
     });
     rec.stage('eps percentile', (pass) => {
       recordEpsPercentile(rec, pass, { distances, state: split.state, histogram }, channels, chunk);
