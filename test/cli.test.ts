@@ -308,6 +308,22 @@ describe('bench', () => {
       expect(times.batchMs).toBeGreaterThanOrEqual(0);
     }
   });
+
+  it('--paths times only the paths asked for, and rejects unknown ones', async () => {
+    const inputs = ['--activations', golden('small', 'activations.npy'), '--gradients', golden('small', 'gradients.npy')];
+    const result = await runCli(['bench', ...inputs, '--batch', '2', '--runs', '1', '--paths', 'cpu-fast,cpu-reference', '--json']);
+    expectSuccess(result);
+    const report = JSON.parse(result.stdout);
+    expect(report.gpu).toBeNull();
+    expect(report.adapter).toBeNull();
+    expect(report.kernels).toEqual({});
+    expect(report.cpuFast.perImageMs).toBeGreaterThan(0);
+    expect(report.cpu.perImageMs).toBeGreaterThan(0);
+    expect(report.cpuFastSpeedup).toBeGreaterThan(0);
+    const bad = await runCli(['bench', ...inputs, '--paths', 'gpu,tpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--paths: expected a comma list of gpu, cpu-fast, cpu-reference');
+  });
 });
 
 describe('launcher', () => {

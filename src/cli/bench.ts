@@ -6,7 +6,7 @@ import { createCamEngine, type CamEngine } from '../engine/engine.js';
 import { type CamInput, type CfcamMode } from '../engine/types.js';
 import type { CamMethod } from '../engine/methods/registry.js';
 import { GRADIENT_FREE_METHODS, LAYER_METHODS } from '../engine/methods/registry.js';
-import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required } from './args.js';
+import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError } from './args.js';
 import { acquireGpu } from './gpu-environment.js';
 import { formatShape, loadCamInput, parseSize } from './tensors.js';
 
@@ -26,7 +26,8 @@ Options:
   --warmup W              untimed runs first (GPU: pipeline compilation; CPU: JIT) (default 1)
   --size S | HxW          output map size (default 224)
   --mode reference|bilateral      cfcam filter variant (default reference)
-  --no-cpu                skip the CPU fast path and the CPU reference
+  --paths LIST            which of gpu, cpu-fast, cpu-reference to time (default all three)
+  --no-cpu                skip the CPU fast path and the CPU reference (= --paths gpu)
   --json                  print one JSON object instead of a table
   -h, --help              this help`;
 
@@ -39,12 +40,28 @@ const SPEC = {
   warmup: 'string',
   size: 'string',
   mode: 'string',
+  paths: 'string',
   cpu: 'boolean',
   json: 'boolean',
   help: 'boolean',
 } as const;
 
 const DEFAULT_SIZE = '224';
+
+/** The implementations `bench` can time: the GPU engine, the CPU backend's default (fast) path, the CPU reference. */
+export const BENCH_PATHS = ['gpu', 'cpu-fast', 'cpu-reference'] as const;
+export type BenchPath = (typeof BENCH_PATHS)[number];
+
+function parsePaths(value: string | undefined, withCpu: boolean): Set<BenchPath> {
+  if (value === undefined) return new Set(withCpu ? BENCH_PATHS : ['gpu']);
+  const paths = value.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = paths.filter((p) => !(BENCH_PATHS as readonly string[]).includes(p));
+  if (unknown.length || paths.length === 0) {
+    throw new UsageError(`--paths: expected a comma list of ${BENCH_PATHS.join(', ')}, got "${value}"`);
+  }
+  if (!withCpu && paths.some((p) => p !== 'gpu')) throw new UsageError('--no-cpu contradicts --paths with a CPU path');
+  return new Set(paths as BenchPath[]);
+}
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -122,7 +139,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const warmup = numberFlag(args, 'warmup', { integer: true, min: 0 }) ?? 1;
   const batchFlag = numberFlag(args, 'batch', { integer: true, min: 1 });
   const mode = choice<CfcamMode>(args, 'mode', ['reference', 'bilateral'], 'reference');
-  const withCpu = flag(args, 'cpu', true);
+  const paths = parsePaths(optionalString(args, 'paths'), flag(args, 'cpu', true));
   const json = flag(args, 'json');
 
   const loaded = loadCamInput({ activations: activationsPath, gradients: gradientsPath, size, checkGradients: needsGradients });
@@ -130,26 +147,32 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const input = replicate(loaded.input, batch);
   const options = method === 'cfcam' ? { mode } : {};
 
-  const gpuEngine = await createCamEngine({ gpu: await acquireGpu('use `webgpu-cam cam --backend cpu` for CPU-only runs') });
-  let gpu: { batchMs: number; perImageMs: number; runs: number; samplesMs: number[]; cpuPerImageMs: number };
-  let kernelMs: Record<string, number>;
-  try {
-    for (let i = 0; i < warmup; i++) await gpuEngine.compute(method, input, options);
-    const cpuMs: number[] = [];
-    const samples = await timeRuns(runs, () => gpuEngine.compute(method, input, options), cpuMs);
-    const batchMs = median(samples);
-    gpu = { perImageMs: round(batchMs / batch), batchMs: round(batchMs), runs, samplesMs: samples.map(round), cpuPerImageMs: round(median(cpuMs) / batch) };
-    // Kernel timing gives each dispatch its own pass, which changes the wall time: a separate run.
-    kernelMs = (await gpuEngine.compute(method, input, { ...options, timing: 'kernel' })).stageMs;
-  } finally {
-    gpuEngine.dispose();
+  let gpu: { batchMs: number; perImageMs: number; runs: number; samplesMs: number[]; cpuPerImageMs: number } | null = null;
+  let kernels: Record<string, { batchMs: number; perImageMs: number }> = {};
+  let adapter: string | null = null;
+  let timestampQuery = false;
+  if (paths.has('gpu')) {
+    const gpuEngine = await createCamEngine({ gpu: await acquireGpu('use `webgpu-cam cam --backend cpu` for CPU-only runs') });
+    adapter = gpuEngine.adapterName;
+    timestampQuery = gpuEngine.gpu?.timestampQuery ?? false;
+    try {
+      for (let i = 0; i < warmup; i++) await gpuEngine.compute(method, input, options);
+      const cpuMs: number[] = [];
+      const samples = await timeRuns(runs, () => gpuEngine.compute(method, input, options), cpuMs);
+      const batchMs = median(samples);
+      gpu = { perImageMs: round(batchMs / batch), batchMs: round(batchMs), runs, samplesMs: samples.map(round), cpuPerImageMs: round(median(cpuMs) / batch) };
+      // Kernel timing gives each dispatch its own pass, which changes the wall time: a separate run.
+      const kernelMs = (await gpuEngine.compute(method, input, { ...options, timing: 'kernel' })).stageMs;
+      kernels = Object.fromEntries(
+        Object.entries(kernelMs).map(([name, ms]) => [name, { batchMs: round(ms), perImageMs: round(ms / batch) }]),
+      );
+    } finally {
+      gpuEngine.dispose();
+    }
   }
-  const kernels = Object.fromEntries(
-    Object.entries(kernelMs).map(([name, ms]) => [name, { batchMs: round(ms), perImageMs: round(ms / batch) }]),
-  );
 
   let cpuFast: { perImageMs: number; batchMs: number; runs: number; samplesMs: number[]; kernels: string } | null = null;
-  if (withCpu) {
+  if (paths.has('cpu-fast')) {
     // The CPU backend's default path, on the same batch as the GPU.
     const fastEngine: CamEngine = await createCamEngine({ backend: 'cpu' });
     for (let i = 0; i < warmup; i++) await fastEngine.compute(method, input, options);
@@ -159,7 +182,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   }
 
   let cpu: { perImageMs: number; runs: number; samplesMs: number[]; cpuPerImageMs: number } | null = null;
-  if (withCpu) {
+  if (paths.has('cpu-reference')) {
     const cpuEngine: CamEngine = await createCamEngine({ backend: 'cpu', cpuPath: 'reference' });
     const one = firstImage(input);
     // Warm up the CPU too, so the JIT has compiled the reference before it is timed.
@@ -175,12 +198,12 @@ export async function runBench(argv: readonly string[]): Promise<number> {
     shape: loaded.fileShape,
     outputSize: [size.height, size.width],
     batch,
-    adapter: gpuEngine.adapterName,
-    timestampQuery: gpuEngine.gpu?.timestampQuery ?? false,
+    adapter,
+    timestampQuery,
     gpu,
     cpuFast,
     cpu,
-    speedup: cpu ? round(cpu.perImageMs / gpu.perImageMs) : null,
+    speedup: cpu && gpu ? round(cpu.perImageMs / gpu.perImageMs) : null,
     cpuFastSpeedup: cpu && cpuFast ? round(cpu.perImageMs / cpuFast.perImageMs) : null,
     kernels,
   };
@@ -194,9 +217,9 @@ function printTable(r: {
   shape: number[];
   outputSize: number[];
   batch: number;
-  adapter: string;
+  adapter: string | null;
   timestampQuery: boolean;
-  gpu: { perImageMs: number; batchMs: number; runs: number };
+  gpu: { perImageMs: number; batchMs: number; runs: number } | null;
   cpuFast: { perImageMs: number; batchMs: number; runs: number; kernels: string } | null;
   cpu: { perImageMs: number; runs: number } | null;
   speedup: number | null;
@@ -204,14 +227,15 @@ function printTable(r: {
   kernels: Record<string, { batchMs: number; perImageMs: number }>;
 }): void {
   const num = (v: number, width = 12) => v.toFixed(3).padStart(width);
-  console.log(`${r.method} ${formatShape(r.shape)} -> ${r.outputSize.join('x')}, batch ${r.batch}, on ${r.adapter}`);
+  console.log(`${r.method} ${formatShape(r.shape)} -> ${r.outputSize.join('x')}, batch ${r.batch}${r.adapter ? `, on ${r.adapter}` : ''}`);
   console.log(`${''.padEnd(28)}${'ms/image'.padStart(12)}${'ms/batch'.padStart(12)}${'runs'.padStart(6)}`);
-  console.log(`${'GPU (wall, median)'.padEnd(28)}${num(r.gpu.perImageMs)}${num(r.gpu.batchMs)}${String(r.gpu.runs).padStart(6)}`);
+  if (r.gpu) console.log(`${'GPU (wall, median)'.padEnd(28)}${num(r.gpu.perImageMs)}${num(r.gpu.batchMs)}${String(r.gpu.runs).padStart(6)}`);
   if (r.cpuFast) console.log(`${'CPU fast (median)'.padEnd(28)}${num(r.cpuFast.perImageMs)}${num(r.cpuFast.batchMs)}${String(r.cpuFast.runs).padStart(6)}  ${r.cpuFast.kernels}`);
   if (r.cpu) console.log(`${'CPU reference (median)'.padEnd(28)}${num(r.cpu.perImageMs)}${'-'.padStart(12)}${String(r.cpu.runs).padStart(6)}`);
   if (r.speedup !== null) console.log(`speedup (CPU reference / GPU per image): ${r.speedup.toFixed(2)}x`);
   if (r.cpuFastSpeedup !== null) console.log(`speedup (CPU reference / CPU fast per image): ${r.cpuFastSpeedup.toFixed(2)}x`);
   const names = Object.keys(r.kernels);
+  if (!r.gpu) return;
   if (names.length === 0) {
     console.log(r.timestampQuery ? 'no kernel times were reported' : 'no per-kernel times: this adapter has no timestamp queries');
     return;

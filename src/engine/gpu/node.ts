@@ -57,7 +57,7 @@ export function swiftshaderEnvironment(env: Record<string, string | undefined> =
  * on a machine without a system libvulkan.so.1; null when Chromium's loader is not installed
  * or already on LD_LIBRARY_PATH.
  */
-export function chromiumLoaderEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> | null {
+export function chromiumLoaderEnvironment(env: Record<string, string | undefined> = process.env): Record<string, string> | null {
   const dirs = (env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
   if (!existsSync(CHROMIUM_LOADER) || dirs.includes(CHROMIUM_DIR)) return null;
   // First on the path: an unusable libvulkan.so.1 earlier on it is what sent us here.
