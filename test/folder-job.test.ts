@@ -5,7 +5,7 @@
  * merged into the unsharded run's manifest.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -299,6 +299,40 @@ describe('explain --images (CLI)', () => {
     const again = await cli(['merge', '--out-dir', sharded, '--json']);
     ok(again);
     expect(JSON.parse(again.stdout)).toMatchObject({ complete: true, shards: 3, images: 10, done: 9, errors: 1 });
+  });
+
+  it('merges running at once (the last shards finishing together) all succeed with the same manifest; stale temporaries of dead merges are removed', async () => {
+    const out = path.join(tmp, 'sharded');
+    const manifest = path.join(out, 'manifest.jsonl');
+    const expected = readFileSync(manifest);
+    // A merge killed mid-write on this host (its process is gone) and one on another host.
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => dead.on('close', () => resolve(dead.pid!)));
+    const host = os.hostname().replace(/[^A-Za-z0-9_-]/g, '_');
+    const stale = touch(path.join(out, `.manifest.jsonl.${host}-${deadPid}.partial`), 'torn');
+    const foreign = touch(path.join(out, `.manifest.jsonl.elsewhere-1.partial`), 'other host');
+    // Processes that start merging at the same instant, many times each: with one temporary
+    // file per target they truncated each other's bytes and a rename found it gone (ENOENT).
+    const start = Date.now() + 4000;
+    const script = `import { mergeShards } from ${JSON.stringify(path.join(ROOT, 'src/cli/jobs/merge.ts'))};
+      while (Date.now() < ${start}) {}
+      for (let i = 0; i < 40; i++) mergeShards(${JSON.stringify(out)});`;
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new Promise<Run>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (c) => (stderr += c));
+          child.on('close', (code) => resolve({ code, stdout: '', stderr }));
+        }),
+      ),
+    );
+    for (const run of runs) ok(run);
+    expect(readFileSync(manifest).equals(expected)).toBe(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(foreign)).toBe(true);
+    rmSync(foreign);
+    expect(readdirSync(out).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('merge refuses a shard that recorded an image twice', () => {

@@ -5,7 +5,8 @@
  * written with one write() and fsync'd. A line torn by a crash (no final newline) is cut off
  * when the log is opened again.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { OutputError } from '../tensors.js';
 
@@ -19,17 +20,62 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
-/**
- * The temporary name of `file`'s next version: fixed per file (not per process), so a run that
- * is killed leaves at most one, which the rerun (that redoes the file) overwrites and renames.
- */
-export function temporaryName(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.partial`);
+/** This host's name, made safe for a file name (shards of one job may run on many hosts). */
+function writerHost(): string {
+  return hostname().replace(/[^A-Za-z0-9_-]/g, '_') || 'host';
 }
 
-/** Writes `bytes` to `file` atomically (temporary file, fsync, rename); creates its folder. */
-export function writeFileAtomic(file: string, bytes: Uint8Array): void {
-  const temporary = temporaryName(file);
+/**
+ * The temporary name of `file`'s next version. With one writer per file (a shard's outputs) it
+ * is fixed per file, so a run that is killed leaves at most one, which the rerun (that redoes
+ * the file) overwrites and renames. With concurrent writers (the last shards of a job merging
+ * together) each process gets its own (`.NAME.HOST-PID.partial`): two writers sharing one
+ * temporary file would truncate each other's bytes and the second rename would find it gone.
+ */
+export function temporaryName(file: string, concurrentWriters = false): string {
+  const suffix = concurrentWriters ? `.${writerHost()}-${process.pid}.partial` : '.partial';
+  return path.join(path.dirname(file), `.${path.basename(file)}${suffix}`);
+}
+
+/**
+ * Removes the per-process temporary files of `file` (see temporaryName) that processes of this
+ * host which no longer run left behind (a merge killed mid-write). Others' are left alone: they
+ * may be writing now, or on another host whose processes cannot be checked from here.
+ */
+export function removeStaleTemporaries(file: string): void {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  const prefix = `.${base}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.partial')) continue;
+    const match = /^(.+)-(\d+)$/.exec(name.slice(prefix.length, -'.partial'.length));
+    if (!match || match[1] !== writerHost() || processRuns(Number(match[2]))) continue;
+    rmSync(path.join(dir, name), { force: true });
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Writes `bytes` to `file` atomically (temporary file, fsync, rename); creates its folder.
+ * `concurrentWriters`: other processes may write the same file at the same time (with the same
+ * bytes); see temporaryName.
+ */
+export function writeFileAtomic(file: string, bytes: Uint8Array, options: { concurrentWriters?: boolean } = {}): void {
+  const temporary = temporaryName(file, options.concurrentWriters);
   try {
     mkdirSync(path.dirname(file), { recursive: true });
     const fd = openSync(temporary, 'w');

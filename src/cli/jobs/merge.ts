@@ -8,7 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../args.js';
-import { writeFileAtomic } from './durable.js';
+import { removeStaleTemporaries, writeFileAtomic } from './durable.js';
 import { namesDigest } from './inputs.js';
 import { jobFiles, ManifestError, readJobDescription, readRecords, type JobDescription, type ManifestRecord } from './manifest.js';
 
@@ -90,9 +90,11 @@ export function mergeShards(outDirGiven: string, options: { waitForShards?: bool
   result.images = merged.length;
   result.done = merged.filter((r) => r.status === 'done').length;
   result.errors = result.images - result.done;
-  // Written whole and renamed: concurrent merges (the last shards finishing together) write the same bytes.
-  writeFileAtomic(target.manifest, Buffer.from(merged.map((r) => `${JSON.stringify(r)}\n`).join('')));
+  // Written whole and renamed, each merging process through its own temporary file: concurrent
+  // merges (the last shards finishing together) write the same bytes, and either rename wins.
+  for (const file of [target.manifest, target.job]) removeStaleTemporaries(file);
+  writeFileAtomic(target.manifest, Buffer.from(merged.map((r) => `${JSON.stringify(r)}\n`).join('')), { concurrentWriters: true });
   const job = { ...first, shard: { index: 0, count: 1, inputs: first.images.count, digest: first.images.digest }, mergedFrom: count };
-  writeFileAtomic(target.job, Buffer.from(`${JSON.stringify(job, null, 1)}\n`));
+  writeFileAtomic(target.job, Buffer.from(`${JSON.stringify(job, null, 1)}\n`), { concurrentWriters: true });
   return result;
 }

@@ -19,7 +19,7 @@ export interface ImageSize {
 export interface Perturber {
   readonly backend: 'gpu' | 'cpu';
   /**
-   * `thresholds.length` copies [n, 3, H, W] of `x` [3, H, W]: per pixel x or `base` by key vs
+   * `thresholds.length` copies (shape `[n, 3, H, W]`) of `x` (shape `[3, H, W]`); each pixel is x or `base` by key vs
    * threshold (keepAbove: key > t keeps x; keepBelow: key < t keeps x); soft mode blends
    * base + key * (x - base) and makes thresholds.length copies of that one blend.
    */
