@@ -5,6 +5,8 @@
  * run on the golden layers, plus the GPU per-kernel split. Absolute times on a shared machine are noisy:
  * read the ratios. Writes bench/out/latest.json.
  *
+ * `npm run bench -- --scaling [options]` sweeps C, HxW and batch instead (bench/scaling.mjs).
+ *
  * Environment: BENCH_CASES (comma list of golden case names), BENCH_METHODS (default
  * cfcam,gradcam), BENCH_BATCH (default 8), BENCH_RUNS (default 3), WEBGPU_CAM_GOLDEN.
  */
@@ -35,6 +37,18 @@ function run(command, args) {
 if (!existsSync(path.join(root, 'dist/node/cli.js'))) {
   console.error('bench: dist/node/cli.js is missing; run `npm run build` first');
   process.exit(1);
+}
+if (process.argv.includes('--scaling')) {
+  const { parseScalingArgs, runScaling } = await import('./scaling.mjs');
+  let options;
+  try {
+    options = parseScalingArgs(process.argv.slice(2));
+  } catch (error) {
+    console.error(`bench --scaling: ${error.message}`);
+    process.exit(2);
+  }
+  await runScaling(options);
+  process.exit(0);
 }
 const withPython = pythonReferenceAvailable();
 const rows = [];
