@@ -204,7 +204,7 @@ describe('the demo page', () => {
     await page.close();
   });
 
-  it('falls back to the CPU reference with a visible notice when WebGPU is missing', async () => {
+  it('falls back to the CPU with a visible notice when WebGPU is missing', async () => {
     const page = await chromium.browser.newPage();
     // Hide WebGPU before any page script runs, as in a browser without it.
     await page.evaluateOnNewDocument(() => {
@@ -217,6 +217,7 @@ describe('the demo page', () => {
     const notice = await page.$eval('#status', (el) => ({ text: el.textContent ?? '', notice: el.classList.contains('notice') }));
     expect(notice.notice).toBe(true);
     expect(notice.text).toContain('WebGPU is not available');
+    expect(notice.text).toMatch(/^CPU \(cpu fast \((wasm-simd|typescript)\)\)/);
     for (const result of state.results) await expectEqualToNode(result, sample(0));
     await page.screenshot({ path: path.join(ARTIFACTS, 'demo-no-webgpu.png') });
     await page.close();

@@ -71,7 +71,7 @@ Options:
   --input-noise LIST       input noise levels, normalised units (default 0.05,0.1,0.2,0.3)
   --tolerance PX           pointing game tolerance (default 0)
   --batch N                perturbed inputs per model run (default 16)
-  --backend gpu|cpu        maps and perturbed inputs on WebGPU (default) or the CPU reference
+  --backend gpu|cpu        maps and perturbed inputs on WebGPU (default) or the CPU (maps: its fast path; perturbations: TypeScript)
   --out FILE               JSON report (per image and summary)
   --html FILE              HTML report (default: --out with .html)
   --examples N             images with overlays in the HTML report (default 3)
@@ -202,7 +202,7 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
       const command = `webgpu-cam evaluate ${argv.join(' ')}`;
       const notes = [
         `${imagesDone} of ${files.length} images from ${dir}; class: ${classMode}; model ${path.basename(modelPath)} layer ${main.layer}${softcam ? `; softcam on ${path.basename(optionalString(args, 'softcam-model') ?? DEFAULT_SOFTCAM_MODEL)} (scored by that model)` : ''}`,
-        `maps and perturbed inputs on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}; the model in ONNX Runtime (wasm, 1 thread)`,
+        `maps and perturbed inputs on ${engine.backend === 'gpu' ? engine.adapterName : `the CPU (${engine.adapterName})`}; the model in ONNX Runtime (wasm, 1 thread)`,
         'AD% CF-CAM Average Drop (signed; AD+% clamped at 0), IC% share of images whose confidence rose, AI CF-CAM Average Increase, Del/Ins AUCs, ROAD MoRF/LeRF means and combined, dConf p(x*map)-p(x), SSIMg/SSIMx mean SSIM under gradient/input noise, MSEx, PG% pointing game, EPG energy share in the box; runs/img model inputs scored per image for the metrics (robustness re-explanations not counted), ms/img metric time per image',
       ];
       if (outPath) {

@@ -60,7 +60,7 @@ Options:
                           --colormap says otherwise; --heatmap writes the signed map)
   --heatmap FILE          write the map as float32 .npy [H,W] at the model's input size
   --opacity X             heatmap weight in the overlay (default 0.4)
-  --backend gpu|cpu       CAM on WebGPU (default) or the CPU reference
+  --backend gpu|cpu       CAM on WebGPU (default) or the CPU (its WebAssembly SIMD fast path)
   --input-size HxW        input height/width for a model whose H/W are dynamic (default:
                           model.json's input_size, else the image's own size; --list-layers
                           without either assumes 224x224)
@@ -342,7 +342,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
     } else {
       const r = explainer.gradientModel.reshape;
       const grid = r.kind === 'none' ? '' : ` (${r.kind}${r.prefixTokens ? `, ${r.prefixTokens} leading token(s) dropped` : ''}: [${r.from.join(',')}] -> [${r.to.join(',')}])`;
-      console.log(`${method} on ${engine.backend === 'gpu' ? engine.adapterName : 'the CPU reference'}, layer ${explainer.layer}${grid}`);
+      console.log(`${method} on ${engine.backend === 'gpu' ? engine.adapterName : `the CPU (${engine.adapterName})`}, layer ${explainer.layer}${grid}`);
       console.log(describeInput(inputReport(explainer.input, sizeChoice), explainer.head));
       console.log('top-5:');
       for (const s of result.top5) {

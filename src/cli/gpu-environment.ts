@@ -190,7 +190,7 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   );
 }
 
-/** The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader), or the CPU reference. */
+/** The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader), or the CPU backend (its fast path). */
 export async function engineForBackend(backend: 'gpu' | 'cpu'): Promise<CamEngine> {
   return backend === 'gpu' ? createCamEngine({ gpu: await acquireGpu() }) : createCamEngine({ backend: 'cpu' });
 }

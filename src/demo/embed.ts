@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     createExplainer({ model: BUNDLED_MODEL_URL, metadata: BUNDLED_METADATA, ort: ortModule }),
     makeMosaic(),
   ]);
-  const where = explainer.backend === 'gpu' ? `the GPU (${explainer.adapterName})` : 'the CPU reference: WebGPU is not available here';
+  const where = explainer.backend === 'gpu' ? `the GPU (${explainer.adapterName})` : `the CPU (${explainer.adapterName}): WebGPU is not available here`;
   status.textContent = `Explaining on ${where}.`;
   if (explainer.backend === 'cpu') status.className = 'notice';
   methodSelect.replaceChildren(...CAM_METHODS.filter((m) => !METHODS[m].capabilities.evidenceLayer).map((m) => new Option(m, m)));

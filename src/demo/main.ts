@@ -4,7 +4,7 @@
  * class; see the maps with a choice of colour map, opacity, threshold and contour; export them.
  * Built on the embedding API (src/engine/browser), like any page would be.
  *
- * Without WebGPU the explainer runs the CPU reference and the page says so.
+ * Without WebGPU the explainer runs on the CPU (its fast path) and the page says so.
  * `window.__webgpuCam` exposes the latest results for the end-to-end tests.
  */
 import { createExplainer, type Explainer } from '../engine/browser/explainer.js';
@@ -74,7 +74,7 @@ function backendStatus(explainer: Explainer): void {
   if (explainer.backend === 'gpu') {
     setStatus(`CAMs on the GPU (${explainer.adapterName}); model ${state.modelName}, layer ${explainer.layer}.`);
   } else {
-    setStatus(`CPU reference: WebGPU is not available in this browser (${explainer.fallbackReason ?? 'no adapter'}). The maps are exact but slower; use a browser with WebGPU for GPU speed.`, 'notice');
+    setStatus(`CPU (${explainer.adapterName}): WebGPU is not available in this browser (${explainer.fallbackReason ?? 'no adapter'}). The maps are exact but slower; use a browser with WebGPU for GPU speed.`, 'notice');
   }
 }
 

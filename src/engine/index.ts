@@ -30,4 +30,12 @@ export type { TimingMode, StagePass, SubmitResult, UniformValue } from './gpu/re
 export type { KernelDef, Defines, PipelineCache, BindingKind, CompiledKernel } from './gpu/pipelines.js';
 export type { BufferPool } from './gpu/buffer-pool.js';
 export type { EncodedCfcamDetails } from './methods/cfcam/gpu.js';
+export type { ValueScans } from './util/finite.js';
+export type { SimdKernels } from './simd/kernels.js';
+// The model pipeline's types, which the metrics' explainer helpers take and return.
+export type { ModelExplainer, ExplainRequest, Explanation, ModelMetadata, ClassScore } from './model/explainer.js';
+export type { GradientModel, GradientModelOptions, CandidateLayer } from './model/types.js';
+export type { ClassifierHead, ExplainedScore, HeadActivation } from './model/head.js';
+export type { PreparedInput, InputLayout } from './model/prepare.js';
+export type { ReshapeTransform, ReshapeTransformOption } from './model/reshape-transform.js';
 export * from './metrics/index.js';

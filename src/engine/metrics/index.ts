@@ -9,6 +9,7 @@ export { ssim, mse } from './ssim.js';
 export { pointingGame, type Box, type PointingResult } from './pointing-game.js';
 export { pixelRanks, percentile } from './ranking.js';
 export { cpuPerturber, gpuPerturber, gaussianTaps, type Perturber, type PerturbMode, type ImageSize } from './perturber.js';
+export { PERTURB_MODE } from './perturb-kernel.js';
 export { evaluateMap, summarise, METRICS, type MetricName, type MetricOptions, type MapMetrics, type MetricSummary, type EvaluateRequest } from './evaluate.js';
 export { explainerScorer, perturberFor, metricContext, metricImage, explainerNoisyMaps } from './explainer-metrics.js';
 export { scoreAll, type MetricContext, type MetricImage, type ProbabilityScorer } from './types.js';
