@@ -167,6 +167,9 @@ describe('non-square synthetic inputs, GPU vs CPU', () => {
     'C20 3x4 -> 9x7': { batch: 2, channels: 20, height: 3, width: 4, outHeight: 9, outWidth: 7 },
     // Bigger than one workgroup in every reduction and tile (HW = 300 > 256, C = 70 > 64).
     'C70 15x20 -> 16x12': { batch: 1, channels: 70, height: 15, width: 20, outHeight: 16, outWidth: 12 },
+    // Eigen-CAM's n = 261 (C <= HW): the power step's widest workgroup (64), Gram blocks that
+    // end past n (261 = 65 * 4 + 1), two images.
+    'C261 17x17 -> 8x8': { batch: 2, channels: 261, height: 17, width: 17, outHeight: 8, outWidth: 8 },
   };
 
   describe.each(Object.entries(cases))('%s', (label, shape) => {

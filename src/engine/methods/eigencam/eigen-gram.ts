@@ -1,11 +1,13 @@
 import source from './eigen_gram.wgsl?raw';
 import { DeviceLimitError } from '../../errors.js';
 import type { KernelDef } from '../../gpu/pipelines.js';
-import type { Recorder, StagePass } from '../../gpu/recorder.js';
+import { workgroupGrid, type Recorder, type StagePass } from '../../gpu/recorder.js';
+import { withLibraries } from '../../gpu/wgsl-library.js';
 
-const TILE = 16;
-const MAX_WORKGROUPS_PER_DIM = 65535;
-const kernel: KernelDef = { name: 'eigen_gram', source, bindings: ['read', 'write', 'uniform'] };
+const WG = 64;
+/** Each invocation computes a BLOCK x BLOCK block of one image's Gram matrix. */
+const BLOCK = 4;
+const kernel: KernelDef = { name: 'eigen_gram', source: withLibraries(source, 'flatIndex'), bindings: ['read', 'write', 'uniform'] };
 
 /** Which Gram matrix of the centred (HW x C) matrix X: the smaller of X^T X and X X^T. */
 export function gramSide(channels: number, pixels: number): 'channels' | 'pixels' {
@@ -22,10 +24,9 @@ export function recordEigenGram(
   const { batch, channels, pixels } = dims;
   const byChannel = gramSide(channels, pixels) === 'channels';
   const n = byChannel ? channels : pixels;
-  const tiles = Math.ceil(n / TILE);
-  if (batch > MAX_WORKGROUPS_PER_DIM || tiles > MAX_WORKGROUPS_PER_DIM) {
-    throw new DeviceLimitError(`Eigen-CAM on the GPU takes at most ${MAX_WORKGROUPS_PER_DIM} images per call; split the batch`);
-  }
+  const blocks = Math.ceil(n / BLOCK) ** 2;
+  const invocations = batch * blocks;
+  if (invocations > 2 ** 32 - WG) throw new DeviceLimitError(`Eigen-CAM on the GPU: ${batch} Gram matrices of ${n} x ${n} are too many for one call; split the batch`);
   const gram = rec.storage(batch * n * n * 4, 'eigen gram');
   const params = rec.uniform([
     { u32: n },
@@ -34,7 +35,8 @@ export function recordEigenGram(
     { u32: byChannel ? pixels : 1 },
     { u32: byChannel ? 1 : pixels },
     { u32: channels * pixels },
+    { u32: batch },
   ]);
-  rec.dispatch(pass, kernel, {}, [centred, gram, params], [tiles, tiles, batch]);
+  rec.dispatch(pass, kernel, { WG }, [centred, gram, params], workgroupGrid(Math.ceil(invocations / WG)));
   return { gram, n };
 }
