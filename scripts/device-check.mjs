@@ -14,7 +14,9 @@
  * check passes (speed targets are reported, not enforced).
  *
  * usage: node scripts/device-check.mjs GOLDEN_DIR [--runs R] [--batches 1,32] [--bench-cases a,b]
- *   (--batches and --bench-cases shrink the speed part, e.g. for a trial on SwiftShader)
+ *   (--batches and --bench-cases shrink the speed part, e.g. for a trial on SwiftShader: run it
+ *   with VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json, or through device-check.sh
+ *   with DEVICE_CHECK_ICD set to that file; Dawn reads the Vulkan variables only at start-up)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
