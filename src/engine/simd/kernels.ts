@@ -18,6 +18,8 @@ interface SimdExports {
   first_non_finite(ptr: number, n: number): number;
   max_abs(ptr: number, n: number): number;
   channel_sums(x: number, c: number, hw: number, out: number): void;
+  gradcampp_weights(g: number, sumA: number, c: number, hw: number, out: number): void;
+  channel_dots(a: number, g: number, c: number, hw: number, out: number): void;
   weighted_sum(a: number, w: number, c: number, hw: number, map: number): void;
   elementwise_sum(a: number, g: number, c: number, hw: number, relu: number, map: number): void;
   resize_vertical(rows: number, i0: number, i1: number, fy: number, oh: number, ow: number, out: number, range: number): void;
@@ -131,6 +133,14 @@ export class SimdKernels {
   /** See simd.wat for these: float64 kernels of the Grad-CAM family and Eigen-CAM (offsets in bytes). */
   channelSums(x: number, c: number, hw: number, out: number): void {
     this.exports.channel_sums(x, c, hw, out);
+  }
+
+  gradcamppWeights(g: number, sumA: number, c: number, hw: number, out: number): void {
+    this.exports.gradcampp_weights(g, sumA, c, hw, out);
+  }
+
+  channelDots(a: number, g: number, c: number, hw: number, out: number): void {
+    this.exports.channel_dots(a, g, c, hw, out);
   }
 
   weightedSum(a: number, w: number, c: number, hw: number, map: number): void {

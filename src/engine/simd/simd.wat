@@ -328,6 +328,122 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $rest))))
 
+  ;; XGrad-CAM's channel dot products (float64 [c] at `out`): out[k] = sum over p, in order, of
+  ;; g[k*hw + p] * a[k*hw + p] (float32 promoted, float64 products), the reference's sum bit for
+  ;; bit; two channels per vector (lanes k, k+1).
+  (func (export "channel_dots") (param $a i32) (param $g i32) (param $c i32) (param $hw i32) (param $out i32)
+    (local $k i32) (local $p i32) (local $ga i32) (local $gb i32) (local $aa i32) (local $ab i32) (local $rs i32)
+    (local $s v128) (local $t f64)
+    (local.set $rs (i32.shl (local.get $hw) (i32.const 2)))
+    (block $pairs_done
+      (loop $pairs
+        (br_if $pairs_done (i32.gt_u (i32.add (local.get $k) (i32.const 2)) (local.get $c)))
+        (local.set $ga (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $gb (i32.add (local.get $ga) (local.get $rs)))
+        (local.set $aa (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $ab (i32.add (local.get $aa) (local.get $rs)))
+        (local.set $s (v128.const i64x2 0 0))
+        (local.set $p (local.get $hw))
+        (block $px_done
+          (loop $px
+            (br_if $px_done (i32.eqz (local.get $p)))
+            (local.set $s (f64x2.add (local.get $s)
+              (f64x2.mul
+                (f64x2.promote_low_f32x4 (v128.load32_lane 1 (local.get $gb) (v128.load32_zero (local.get $ga))))
+                (f64x2.promote_low_f32x4 (v128.load32_lane 1 (local.get $ab) (v128.load32_zero (local.get $aa)))))))
+            (local.set $ga (i32.add (local.get $ga) (i32.const 4)))
+            (local.set $gb (i32.add (local.get $gb) (i32.const 4)))
+            (local.set $aa (i32.add (local.get $aa) (i32.const 4)))
+            (local.set $ab (i32.add (local.get $ab) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $s))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $k) (local.get $c))
+      (then
+        (local.set $ga (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $aa (i32.add (local.get $a) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $t (f64.const 0))
+        (local.set $p (local.get $hw))
+        (block $px1_done
+          (loop $px1
+            (br_if $px1_done (i32.eqz (local.get $p)))
+            (local.set $t (f64.add (local.get $t)
+              (f64.mul (f64.promote_f32 (f32.load (local.get $ga))) (f64.promote_f32 (f32.load (local.get $aa))))))
+            (local.set $ga (i32.add (local.get $ga) (i32.const 4)))
+            (local.set $aa (i32.add (local.get $aa) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px1)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $t)))))
+
+  ;; Grad-CAM++ channel weights (float64 [c] at `out`): out[k] = sum over p, in order, of
+  ;; g^3 / (2 g^2 + sumA[k] g^3 + 1e-6) where g = g[k*hw + p] > 0 (float32 promoted), evaluated
+  ;; as the reference writes it, (g*g2) / ((2*g2 + (sa*g2)*g) + 1e-6), so each channel's float64
+  ;; sum is the reference's bit for bit. Two channels per vector (lanes k, k+1), so the order of
+  ;; each channel's sum is kept; terms of g <= 0 are masked to +0 (NaN or Inf from their
+  ;; denominator included), and s + 0 = s.
+  (func (export "gradcampp_weights") (param $g i32) (param $suma i32) (param $c i32) (param $hw i32) (param $out i32)
+    (local $k i32) (local $p i32) (local $a0 i32) (local $a1 i32) (local $rs i32)
+    (local $sa v128) (local $s v128) (local $v v128) (local $v2 v128) (local $term v128)
+    (local $gs f64) (local $g2s f64) (local $sas f64) (local $t f64)
+    (local.set $rs (i32.shl (local.get $hw) (i32.const 2)))
+    (block $pairs_done
+      (loop $pairs
+        (br_if $pairs_done (i32.gt_u (i32.add (local.get $k) (i32.const 2)) (local.get $c)))
+        (local.set $a0 (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $a1 (i32.add (local.get $a0) (local.get $rs)))
+        (local.set $sa (v128.load (i32.add (local.get $suma) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $s (v128.const i64x2 0 0))
+        (local.set $p (local.get $hw))
+        (block $px_done
+          (loop $px
+            (br_if $px_done (i32.eqz (local.get $p)))
+            (local.set $v (f64x2.promote_low_f32x4 (v128.load32_lane 1 (local.get $a1) (v128.load32_zero (local.get $a0)))))
+            (local.set $v2 (f64x2.mul (local.get $v) (local.get $v)))
+            (local.set $term
+              (f64x2.div
+                (f64x2.mul (local.get $v) (local.get $v2))
+                (f64x2.add
+                  (f64x2.add
+                    (f64x2.mul (f64x2.splat (f64.const 2)) (local.get $v2))
+                    (f64x2.mul (f64x2.mul (local.get $sa) (local.get $v2)) (local.get $v)))
+                  (f64x2.splat (f64.const 1e-6)))))
+            (local.set $s (f64x2.add (local.get $s)
+              (v128.and (local.get $term) (f64x2.gt (local.get $v) (v128.const i64x2 0 0)))))
+            (local.set $a0 (i32.add (local.get $a0) (i32.const 4)))
+            (local.set $a1 (i32.add (local.get $a1) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px)))
+        (v128.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $s))
+        (local.set $k (i32.add (local.get $k) (i32.const 2)))
+        (br $pairs)))
+    (if (i32.lt_u (local.get $k) (local.get $c))
+      (then
+        (local.set $a0 (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $rs))))
+        (local.set $sas (f64.load (i32.add (local.get $suma) (i32.shl (local.get $k) (i32.const 3)))))
+        (local.set $t (f64.const 0))
+        (local.set $p (local.get $hw))
+        (block $px1_done
+          (loop $px1
+            (br_if $px1_done (i32.eqz (local.get $p)))
+            (local.set $gs (f64.promote_f32 (f32.load (local.get $a0))))
+            (if (f64.gt (local.get $gs) (f64.const 0))
+              (then
+                (local.set $g2s (f64.mul (local.get $gs) (local.get $gs)))
+                (local.set $t (f64.add (local.get $t)
+                  (f64.div
+                    (f64.mul (local.get $gs) (local.get $g2s))
+                    (f64.add
+                      (f64.add
+                        (f64.mul (f64.const 2) (local.get $g2s))
+                        (f64.mul (f64.mul (local.get $sas) (local.get $g2s)) (local.get $gs)))
+                      (f64.const 1e-6)))))))
+            (local.set $a0 (i32.add (local.get $a0) (i32.const 4)))
+            (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+            (br $px1)))
+        (f64.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 3))) (local.get $t)))))
+
   ;; map[p] (f64, hw values at `map`) += w[k] * a[k*hw + p] for k in order, channels with
   ;; w[k] = 0 skipped (as the reference does); two pixels per vector.
   (func (export "weighted_sum") (param $a i32) (param $w i32) (param $c i32) (param $hw i32) (param $map i32)

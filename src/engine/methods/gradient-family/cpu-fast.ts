@@ -165,7 +165,15 @@ export function gradientFamilySimd(
     } else {
       const sumA = kernels.allocDoubles(C);
       kernels.channelSums(a, C, HW, sumA);
-      kernels.doubles(w, C).set(otherWeights(method, A, G, C, HW, kernels.doubles(sumA, C)));
+      if (method === 'gradcampp') {
+        kernels.gradcamppWeights(g, sumA, C, HW, w);
+      } else {
+        // XGrad-CAM: w[k] = sum_p G A / (sum_p A + 1e-7), as otherWeights computes it.
+        kernels.channelDots(a, g, C, HW, w);
+        const weights = kernels.doubles(w, C);
+        const sums = kernels.doubles(sumA, C);
+        for (let k = 0; k < C; k++) weights[k] = weights[k] / (sums[k] + 1e-7);
+      }
     }
     kernels.weightedSum(a, w, C, HW, map);
   }
