@@ -141,11 +141,16 @@ def prepare(build, size):
     if isinstance(model, torchvision.models.DenseNet):
         # DenseNet.forward applies F.relu(features, inplace=True), which would overwrite the hooked
         # `features` output; the same computation without the in-place write (same ONNX graph).
-        def forward(x, self=model):
-            out = F.adaptive_avg_pool2d(F.relu(self.features(x)), (1, 1))
-            return self.classifier(torch.flatten(out, 1))
+        # A closure, not a `self=model` default: torch.onnx.export fills in forward's default
+        # arguments as graph inputs and refuses a module there.
+        def densenet_forward(net):
+            def forward(x):
+                out = F.adaptive_avg_pool2d(F.relu(net.features(x)), (1, 1))
+                return net.classifier(torch.flatten(out, 1))
 
-        model.forward = forward
+            return forward
+
+        model.forward = densenet_forward(model)
     heads = getattr(model, "heads", None)
     if heads is not None and isinstance(getattr(heads, "head", None), nn.Linear):
         nn.init.normal_(heads.head.weight, std=0.02)  # ViT: torchvision zero-initialises it
