@@ -349,6 +349,25 @@ describe('launcher', () => {
     expect(maxAbsDiff(readNpy(camFile).data as Float32Array, loadGoldenCase('small').maps.cam)).toBeLessThan(TOLERANCE);
   });
 
+  it('--backend auto runs on the CPU fast path where the only adapter is a software one (SwiftShader)', async () => {
+    const bare = { ...process.env };
+    delete bare.VK_ICD_FILENAMES;
+    delete bare.LD_LIBRARY_PATH;
+    delete bare.WEBGPU_CAM_REEXEC;
+    for (const [label, env] of [['SwiftShader chosen', process.env], ['no Vulkan variables', bare]] as const) {
+      const camFile = out(`auto-${label.replace(/ /g, '-')}.npy`);
+      const result = await runCli(camArgs('small', 'cfcam', camFile, ['--backend', 'auto', '--json']), env);
+      expectSuccess(result);
+      const report = JSON.parse(result.stdout);
+      expect(report.backend, label).toBe('cpu');
+      expect(report.adapter, label).toMatch(/^cpu fast/);
+      expect(maxAbsDiff(readNpy(camFile).data as Float32Array, loadGoldenCase('small').maps.cam)).toBeLessThan(TOLERANCE);
+    }
+    const text = await runCli(camArgs('small', 'gradcam', out('auto-text.npy'), ['--backend', 'auto']));
+    expectSuccess(text);
+    expect(text.stdout).toMatch(/^gradcam on cpu fast \((wasm-simd|typescript)\):/);
+  });
+
   it('says to build when dist/node/cli.js is missing', async () => {
     const bin = path.join(tmp, 'unbuilt', 'bin');
     mkdirSync(bin, { recursive: true });

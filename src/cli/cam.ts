@@ -4,7 +4,7 @@ import { type BilateralParams, type CfcamDetails, type CfcamMode } from '../engi
 import type { CamMethod } from '../engine/methods/registry.js';
 import { CAM_METHODS, GRADIENT_FREE_METHODS, MODEL_SCORED_METHODS } from '../engine/methods/registry.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
-import { engineForBackend } from './gpu-environment.js';
+import { BACKEND_CHOICES, engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, formatShape, loadCamInput, parseSize, writeNpyFile } from './tensors.js';
 
 export const CAM_HELP = `Usage: webgpu-cam cam --method M --activations A.npy [--gradients G.npy] --size S --out cam.npy [options]
@@ -22,7 +22,8 @@ Required:
   --out FILE              where to write the maps (.npy)
 
 Options:
-  --backend gpu|cpu       WebGPU (default) or the CPU (its WebAssembly SIMD fast path)
+  --backend gpu|cpu|auto  CAM on WebGPU (default), the CPU (its WebAssembly SIMD fast path), or
+                          auto: WebGPU where a hardware GPU is present, else the CPU
   --labels FILE           cfcam: write per-channel labels, int32 [C] or [B,C]
                           (-2 important, -1 noise, k >= 0 cluster id)
   --mode reference|bilateral      cfcam filter variant (default reference)
@@ -106,7 +107,7 @@ export async function runCam(argv: readonly string[]): Promise<number> {
   const size = parseSize(required(args, 'size'));
   const outPath = required(args, 'out');
   const labelsPath = optionalString(args, 'labels');
-  const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
+  const backend = choice(args, 'backend', BACKEND_CHOICES, 'gpu');
   const json = flag(args, 'json');
   const options: ComputeOptions = { ...cfcamOptions(args, method), timing: json ? 'stage' : undefined };
 
@@ -131,7 +132,8 @@ export async function runCam(argv: readonly string[]): Promise<number> {
     if (json) {
       const report = {
         method,
-        backend,
+        // The backend that ran (auto resolves to one of them).
+        backend: engine.backend,
         adapter: engine.adapterName,
         ...(method === 'cfcam' ? { mode: options.mode } : {}),
         shape: loaded.fileShape,
@@ -144,7 +146,7 @@ export async function runCam(argv: readonly string[]): Promise<number> {
       };
       console.log(JSON.stringify(report));
     } else {
-      printSummary({ method, backend, adapter: engine.adapterName, fileShape: loaded.fileShape, mapShape, outPath, labelsPath, labelShape, images, wallMs });
+      printSummary({ method, backend: engine.backend, adapter: engine.adapterName, fileShape: loaded.fileShape, mapShape, outPath, labelsPath, labelShape, images, wallMs });
     }
     return 0;
   } finally {

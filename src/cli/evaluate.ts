@@ -29,7 +29,7 @@ import {
 } from '../engine/metrics/index.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError } from './args.js';
 import { DEFAULT_MODEL } from './explain.js';
-import { engineForBackend } from './gpu-environment.js';
+import { BACKEND_CHOICES, engineForBackend } from './gpu-environment.js';
 import { htmlReport, ProgressBar, summaryTable, type HtmlExample, type MethodReport } from './evaluate-report.js';
 import { assertWritablePath, readBytes } from './tensors.js';
 
@@ -71,7 +71,8 @@ Options:
   --input-noise LIST       input noise levels, normalised units (default 0.05,0.1,0.2,0.3)
   --tolerance PX           pointing game tolerance (default 0)
   --batch N                perturbed inputs per model run (default 16)
-  --backend gpu|cpu        maps and perturbed inputs on WebGPU (default) or the CPU (maps: its fast path; perturbations: TypeScript)
+  --backend gpu|cpu|auto   maps and perturbed inputs on WebGPU (default) or the CPU (maps: its fast path;
+                           perturbations: TypeScript); auto: WebGPU where a hardware GPU is present
   --out FILE               JSON report (per image and summary)
   --html FILE              HTML report (default: --out with .html)
   --examples N             images with overlays in the HTML report (default 3)
@@ -143,7 +144,7 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
   if (!existsSync(dir)) throw new UsageError(`--images ${dir} does not exist`);
   const labels = listOf(optionalString(args, 'methods') ?? 'cfcam,gradcam', [...CAM_METHODS, ...Object.keys(EXTRA_LABELS)], 'method');
   const metrics = listOf(optionalString(args, 'metrics') ?? METRICS.join(','), METRICS, 'metric') as MetricName[];
-  const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
+  const backend = choice(args, 'backend', BACKEND_CHOICES, 'gpu');
   const classMode = choice(args, 'class', ['predicted', 'label'] as const, 'predicted');
   const limit = numberFlag(args, 'limit', { integer: true, min: 1 });
   const skip = numberFlag(args, 'skip', { integer: true, min: 0 }) ?? 0;

@@ -18,7 +18,7 @@ import { runFolderJob } from './jobs/folder-job.js';
 import { mergeShards } from './jobs/merge.js';
 import { resolveShard } from './jobs/shard.js';
 import { choice, flag, numberFlag, optionalString, parseArgs, rejectPositionals, required, UsageError, type ParsedArgs } from './args.js';
-import { engineForBackend } from './gpu-environment.js';
+import { BACKEND_CHOICES, engineForBackend } from './gpu-environment.js';
 import { assertWritablePath, readBytes, writeNpyFile } from './tensors.js';
 
 /**
@@ -60,7 +60,8 @@ Options:
                           --colormap says otherwise; --heatmap writes the signed map)
   --heatmap FILE          write the map as float32 .npy [H,W] at the model's input size
   --opacity X             heatmap weight in the overlay (default 0.4)
-  --backend gpu|cpu       CAM on WebGPU (default) or the CPU (its WebAssembly SIMD fast path)
+  --backend gpu|cpu|auto  CAM on WebGPU (default), the CPU (its WebAssembly SIMD fast path), or
+                          auto: WebGPU where a hardware GPU is present, else the CPU
   --input-size HxW        input height/width for a model whose H/W are dynamic (default:
                           model.json's input_size, else the image's own size; --list-layers
                           without either assumes 224x224)
@@ -373,7 +374,7 @@ export async function runExplain(argv: readonly string[]): Promise<number> {
 /** The method and display flags shared by one-image and folder runs. */
 function explainChoices(args: ParsedArgs) {
   const method = choice(args, 'method', CAM_METHODS, 'cfcam') as CamMethod;
-  const backend = choice(args, 'backend', ['gpu', 'cpu'] as const, 'gpu');
+  const backend = choice(args, 'backend', BACKEND_CHOICES, 'gpu');
   const classIndex = numberFlag(args, 'class', { integer: true, min: 0 });
   const camOptions = scoredCamOptions(args, method);
   const opacity = numberFlag(args, 'opacity', { min: 0 }) ?? 0.4;

@@ -190,7 +190,42 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   );
 }
 
-/** The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader), or the CPU backend (its fast path). */
-export async function engineForBackend(backend: 'gpu' | 'cpu'): Promise<CamEngine> {
-  return backend === 'gpu' ? createCamEngine({ gpu: await acquireGpu() }) : createCamEngine({ backend: 'cpu' });
+/** What --backend takes: WebGPU, the CPU, or WebGPU only where a hardware adapter is present. */
+export type BackendChoice = 'gpu' | 'cpu' | 'auto';
+export const BACKEND_CHOICES = ['gpu', 'cpu', 'auto'] as const;
+
+/**
+ * Whether Dawn, in this environment and without any restart, offers a hardware adapter: asked in
+ * a quiet child process (Dawn's warnings never reach the terminal). A software adapter
+ * (SwiftShader, llvmpipe/lavapipe, or one Dawn flags as a fallback) does not count: on the CPU it
+ * emulates, the CPU backend's fast path is faster for every method (docs/bench).
+ */
+export function hardwareAdapterPresent(): boolean {
+  let dawn: string;
+  try {
+    dawn = import.meta.resolve('webgpu');
+  } catch {
+    return false;
+  }
+  const probe = `import { create } from ${JSON.stringify(dawn)};
+const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const info = adapter?.info ?? {};
+const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+process.exit(adapter && !info.isFallbackAdapter && !/swiftshader|llvmpipe|lavapipe|software/i.test(text) ? 0 : 3);`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+    timeout: 30_000,
+    env: { ...process.env, NODEVICE_SELECT: process.env.NODEVICE_SELECT ?? '1' },
+  });
+  return result.status === 0;
+}
+
+/**
+ * The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader),
+ * the CPU backend (its fast path), or for 'auto' WebGPU when a hardware adapter is present and
+ * the CPU backend otherwise (never SwiftShader).
+ */
+export async function engineForBackend(backend: BackendChoice): Promise<CamEngine> {
+  const gpu = backend === 'gpu' || (backend === 'auto' && hardwareAdapterPresent());
+  return gpu ? createCamEngine({ gpu: await acquireGpu() }) : createCamEngine({ backend: 'cpu' });
 }

@@ -18,7 +18,7 @@ import { encodePng, readImage, type RgbaImage } from '../../engine/model/image-i
 import { ModelExplainer, type Explanation } from '../../engine/model/explainer.js';
 import { loadModelMetadata } from '../../engine/model/metadata.js';
 import { UsageError } from '../args.js';
-import { engineForBackend } from '../gpu-environment.js';
+import { engineForBackend, type BackendChoice } from '../gpu-environment.js';
 import { overlayPicture } from '../overlay-picture.js';
 import { AppendLog, writeFileAtomic } from './durable.js';
 import { listInputs, namesDigest, outputStems, type JobInput } from './inputs.js';
@@ -39,7 +39,7 @@ export interface FolderJobOptions {
   method: CamMethod;
   classIndex?: number;
   camOptions: CamOptions;
-  backend: 'gpu' | 'cpu';
+  backend: BackendChoice;
   colormap: Colormap;
   opacity: number;
   signed: boolean;
