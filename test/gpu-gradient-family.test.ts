@@ -12,11 +12,11 @@ import { encodeGradientFamily } from '../src/engine/methods/gradient-family/gpu'
 import type { GpuCamInputs } from '../src/engine/methods/encode';
 import { computeCamCpu } from '../src/engine/methods/compute-cpu';
 import type { CamInput, CamOptions, CamShape } from '../src/engine/types';
-import type { CamMethod } from '../src/engine/methods/registry';
+import type { GradientMethod } from '../src/engine/methods/gradient-family/cpu';
 import { goldenCaseNames, loadGoldenCase, maxAbsDiff, type GoldenCase } from './helpers/golden';
 import { testEngine, testGpu } from './helpers/gpu';
 
-type FamilyMethod = Exclude<CamMethod, 'cfcam' | 'scorecam' | 'cluscam' | 'softcam'>;
+type FamilyMethod = GradientMethod | 'eigencam';
 const METHODS: readonly FamilyMethod[] = ['gradcam', 'gradcampp', 'xgradcam', 'layercam', 'hirescam', 'eigencam'];
 const TOLERANCE = 1e-4;
 
