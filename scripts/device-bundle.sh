@@ -39,4 +39,11 @@ cp "$LOADER" "$STAGE/lib/"
 rm -rf "$OUT" && mkdir -p "$OUT"
 xz -T0 -9 -c "$(command -v node)" > "$OUT/node.xz"
 tar -C "$STAGE" -cf - app golden lib | xz -T0 -9 > "$OUT/payload.tar.xz"
-du -b "$OUT"/* | awk '{ printf "device-bundle: %s %.1f MB\n", $2, $1 / 1e6; total += $1 } END { printf "device-bundle: total %.1f MB (+ the tracked tree)\n", total / 1e6 }'
+du -b "$OUT"/* | awk '{ printf "device-bundle: %s %.1f MB\n", $2, $1 / 1e6 }'
+# The device call carries the working tree (tracked and untracked, not ignored, files) and the
+# bundle together, 64 MiB at most.
+bundle=$(du -cb "$OUT"/* | tail -1 | cut -f1)
+tree=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } | xargs -0 du -cb 2>/dev/null | awk '/\ttotal$/ { s += $1 } END { print s + 0 }')
+limit=$((64 * 1024 * 1024))
+echo "device-bundle: bundle $((bundle / 1000000)) MB + working tree $((tree / 1000000)) MB = $(((bundle + tree) / 1000000)) MB of $((limit / 1000000)) MB"
+[ $((bundle + tree)) -le $limit ] || fail "bundle and working tree exceed the device call's 64 MiB: drop large untracked files or trim the bundle"
