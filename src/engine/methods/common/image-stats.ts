@@ -3,7 +3,7 @@ import type { KernelDef } from '../../gpu/pipelines.js';
 import type { Recorder, StagePass } from '../../gpu/recorder.js';
 import { withLibraries } from '../../gpu/wgsl-library.js';
 
-const WG = 256;
+const WG = 64;
 const kernel: KernelDef = { name: 'image_stats', source: withLibraries(source, 'reduce'), bindings: ['read', 'write', 'uniform'] };
 
 /** Per-image (min, max) of `values` [batch, n] into a new [batch, 2] buffer. */
