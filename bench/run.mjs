@@ -10,30 +10,15 @@
  * Environment: BENCH_CASES (comma list of golden case names), BENCH_METHODS (default
  * cfcam,gradcam), BENCH_BATCH (default 8), BENCH_RUNS (default 3), WEBGPU_CAM_GOLDEN.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { python, pythonReferenceAvailable, root, runJson } from './bench-process.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const golden = process.env.WEBGPU_CAM_GOLDEN ?? path.resolve(root, '../shared/golden');
 const cases = (process.env.BENCH_CASES ?? 'resnet50-layer4,resnet50-layer3,vgg16-features29,resnet18-layer4').split(',');
 const methods = (process.env.BENCH_METHODS ?? 'cfcam,gradcam').split(',');
 const batch = process.env.BENCH_BATCH ?? '8';
 const runs = process.env.BENCH_RUNS ?? '3';
-const python = '/usr/bin/python3';
-
-function pythonReferenceAvailable() {
-  if (!existsSync(python)) return false;
-  return spawnSync(python, ['-c', 'import torch, sklearn'], { stdio: 'ignore' }).status === 0;
-}
-
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
-
 if (!existsSync(path.join(root, 'dist/node/cli.js'))) {
   console.error('bench: dist/node/cli.js is missing; run `npm run build` first');
   process.exit(1);
@@ -57,10 +42,10 @@ for (const name of cases) {
   const a = path.join(dir, 'activations.npy');
   const g = path.join(dir, 'gradients.npy');
   for (const method of methods) {
-    const bench = run(process.execPath, ['bin/webgpu-cam.js', 'bench', '--activations', a, '--gradients', g, '--method', method, '--batch', batch, '--runs', runs, '--json']);
+    const bench = runJson(process.execPath, ['bin/webgpu-cam.js', 'bench', '--activations', a, '--gradients', g, '--method', method, '--batch', batch, '--runs', runs, '--json']);
     const row = { case: name, method, shape: bench.shape, batch: bench.batch, adapter: bench.adapter, gpu: bench.gpu, cpuFast: bench.cpuFast, cpu: bench.cpu, kernels: bench.kernels };
     if (withPython && method === 'cfcam') {
-      row.python = run(python, ['bench/python_reference.py', a, g, '224', runs, path.join(dir, 'cam.npy')]);
+      row.python = runJson(python, ['bench/python_reference.py', a, g, '224', runs, path.join(dir, 'cam.npy')]);
     }
     rows.push(row);
     const cpu = row.cpu?.perImageMs;

@@ -17,15 +17,16 @@
  *          --batch-shape CxHxW (the batch axis' image, default 2048x7x7)
  *          --runs R (default 2)  --max-call S (default 60)  --out DIR (default bench/out)
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The built package (bench/run.mjs checks that dist/ exists before loading this module): the
+// engine's seeded PRNG and the .npy writer the CLI reads.
+import { encodeNpy } from '../dist/engine/io/npy.js';
+import { mulberry32Stream } from '../dist/engine/util/prng.js';
+import { python, pythonReferenceAvailable, root, runJson } from './bench-process.mjs';
 import { scalingHtml } from './scaling-plot.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const python = '/usr/bin/python3';
 const NODE_PATHS = ['gpu', 'cpu-fast', 'cpu-reference'];
 
 const DEFAULTS = {
@@ -102,27 +103,19 @@ export function parseScalingArgs(argv) {
   return options;
 }
 
-/** Mulberry32: a small seeded generator, so every run benchmarks the same data. */
-function seededRandom(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Standard normal samples (Box-Muller). */
 function normal(random) {
   const u = Math.max(random(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
-/** relu(mix · patterns + noise): C channels built from a few spatial patterns. */
+/**
+ * relu(mix · patterns + noise): C channels built from a few spatial patterns, drawn from the
+ * engine's seeded mulberry32 stream (so every run benchmarks the same data).
+ */
 export function syntheticLayer(channels, side, seed = 1) {
-  const random = seededRandom(seed);
+  const stream = mulberry32Stream(seed);
+  const random = () => stream.nextUint32() / 4294967296;
   const pixels = side * side;
   const rank = 8;
   const patterns = Float32Array.from({ length: rank * pixels }, () => normal(random));
@@ -157,17 +150,6 @@ export function scalingPoints(options) {
   return points;
 }
 
-function pythonReferenceAvailable() {
-  if (!existsSync(python)) return false;
-  return spawnSync(python, ['-c', 'import torch, sklearn'], { stdio: 'ignore' }).status === 0;
-}
-
-function runJson(command, args) {
-  const result = spawnSync(command, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
-  return JSON.parse(result.stdout);
-}
-
 /**
  * Seconds one bench call would spend on a path at `point`, from the last measurement on the
  * same axis: per-image time scaled by the work (or by the batch, on the batch axis), times the
@@ -185,14 +167,11 @@ const JSON_FIELD = { gpu: 'gpu', 'cpu-fast': 'cpuFast', 'cpu-reference': 'cpu' }
 
 /** @param {ReturnType<typeof parseScalingArgs>} options */
 export async function runScaling(options, log = console.log) {
-  if (!existsSync(path.join(root, 'dist/node/cli.js'))) throw new Error('dist/node/cli.js is missing; run `npm run build` first');
   const withPython = pythonReferenceAvailable();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'webgpu-cam-scaling-'));
   const rows = [];
   let adapter = null;
   try {
-    // The built package's .npy writer (the same format the CLI reads).
-    const { encodeNpy } = await import(path.join(root, 'dist/engine/io/npy.js'));
     /** @type {Record<string, any>} */
     const lastOnAxis = {};
     for (const point of scalingPoints(options)) {
