@@ -20,7 +20,7 @@ struct Params {
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let channel = flat_workgroup(wid, nwg) * ${WG}u + lid;
+  let channel = flat_index(wid, nwg, lid);
   if (channel >= params.total) {
     return;
   }

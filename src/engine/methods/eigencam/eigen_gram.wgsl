@@ -35,7 +35,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let n = params.n;
   let blocks = (n + R - 1u) / R;
-  let index = flat_workgroup(wid, nwg) * ${WG}u + lid;
+  let index = flat_index(wid, nwg, lid);
   let b = index / (blocks * blocks);
   if (b >= params.batch) {
     return;
