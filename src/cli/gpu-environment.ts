@@ -56,6 +56,8 @@ function vulkanDriverRegistered(env: NodeJS.ProcessEnv): boolean {
 /** What a quiet adapter request in a child process found. */
 interface AdapterProbe {
   ok: boolean;
+  /** The adapter found is a software one (SwiftShader, llvmpipe/lavapipe, or one Dawn flags as a fallback). */
+  software: boolean;
   /** Dawn could not load the Vulkan loader (libvulkan.so.1) at all. */
   loaderMissing: boolean;
   /** Dawn's first warning line, for an error message (its multi-line warnings never reach the user). */
@@ -63,17 +65,19 @@ interface AdapterProbe {
 }
 
 /**
- * Whether Dawn finds an adapter in this environment, asked in a child process whose stderr is
- * captured: registered drivers without their hardware (Mesa's Intel and Radeon drivers on a
- * server), ones Dawn rejects (Mesa's lavapipe) or a missing Vulkan loader make Dawn print
- * multi-line warnings, which must not reach the user.
+ * Whether Dawn finds an adapter in this environment (and whether it is a software one), asked in
+ * a child process whose stderr is captured: registered drivers without their hardware (Mesa's
+ * Intel and Radeon drivers on a server), ones Dawn rejects (Mesa's lavapipe) or a missing Vulkan
+ * loader make Dawn print multi-line warnings, which must not reach the user.
  */
 function probeAdapter(extraEnv: Record<string, string> = {}): AdapterProbe {
   const dawn = import.meta.resolve('webgpu');
+  // Exit 0: a hardware adapter; 4: a software one; 3: none.
   const probe = `import { create } from ${JSON.stringify(dawn)};
-const gpu = create([]);
-const adapter = await gpu.requestAdapter();
-process.exit(adapter ? 0 : 3);`;
+const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+const info = adapter?.info ?? {};
+const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+process.exit(!adapter ? 3 : info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software/i.test(text) ? 4 : 0);`;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
     stdio: ['ignore', 'ignore', 'pipe'],
     encoding: 'utf8',
@@ -81,7 +85,7 @@ process.exit(adapter ? 0 : 3);`;
     env: { ...process.env, NODEVICE_SELECT: process.env.NODEVICE_SELECT ?? '1', ...extraEnv },
   });
   const stderr = result.stderr ?? '';
-  return { ok: result.status === 0, loaderMissing: /Couldn't load Vulkan/.test(stderr), reason: firstDawnWarning(stderr) };
+  return { ok: result.status === 0 || result.status === 4, software: result.status === 4, loaderMissing: /Couldn't load Vulkan/.test(stderr), reason: firstDawnWarning(stderr) };
 }
 
 /**
@@ -135,7 +139,7 @@ function rerun(extraEnv: Record<string, string>): Promise<ExitRequest> {
  * with Chromium's SwiftShader; with a driver chosen (VK_ICD_FILENAMES / VK_DRIVER_FILES) but
  * no loadable libvulkan.so.1 it re-runs with Chromium's loader on LD_LIBRARY_PATH.
  */
-export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU> {
+export async function acquireGpu(alternative = 'use --backend cpu', probed?: AdapterProbe): Promise<GPU> {
   // Dawn is an optional peer dependency of the package: say how to get it, in CLI terms.
   const missingDawn = () => new GpuUnavailableError(`Dawn, the optional \`webgpu\` package, is not installed; npm install webgpu, or ${alternative}`);
   try {
@@ -148,7 +152,7 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
   if (!env[REEXEC_VAR]) {
     if (!chosen) {
       const swiftshader = swiftshaderEnvironment(env);
-      const probe = vulkanDriverRegistered(env) ? probeAdapter() : null;
+      const probe = probed ?? (vulkanDriverRegistered(env) ? probeAdapter() : null);
       if (!probe?.ok) {
         if (swiftshader) throw await rerun(swiftshader);
         const why = probe?.reason ? ` (Dawn: ${probe.reason})` : '';
@@ -157,7 +161,7 @@ export async function acquireGpu(alternative = 'use --backend cpu'): Promise<GPU
         );
       }
     } else {
-      const probe = probeAdapter();
+      const probe = probed ?? probeAdapter();
       if (!probe.ok) {
         const loader = chromiumLoaderEnvironment(env);
         if (probe.loaderMissing && loader) throw await rerun(loader);
@@ -195,37 +199,23 @@ export type BackendChoice = 'gpu' | 'cpu' | 'auto';
 export const BACKEND_CHOICES = ['gpu', 'cpu', 'auto'] as const;
 
 /**
- * Whether Dawn, in this environment and without any restart, offers a hardware adapter: asked in
- * a quiet child process (Dawn's warnings never reach the terminal). A software adapter
- * (SwiftShader, llvmpipe/lavapipe, or one Dawn flags as a fallback) does not count: on the CPU it
- * emulates, the CPU backend's fast path is faster for every method (docs/bench).
- */
-export function hardwareAdapterPresent(): boolean {
-  let dawn: string;
-  try {
-    dawn = import.meta.resolve('webgpu');
-  } catch {
-    return false;
-  }
-  const probe = `import { create } from ${JSON.stringify(dawn)};
-const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
-const info = adapter?.info ?? {};
-const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
-process.exit(adapter && !info.isFallbackAdapter && !/swiftshader|llvmpipe|lavapipe|software/i.test(text) ? 0 : 3);`;
-  const result = spawnSync(process.execPath, ['--input-type=module', '-e', probe], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-    timeout: 30_000,
-    env: { ...process.env, NODEVICE_SELECT: process.env.NODEVICE_SELECT ?? '1' },
-  });
-  return result.status === 0;
-}
-
-/**
  * The engine for a --backend choice: WebGPU through acquireGpu (may re-run with SwiftShader),
- * the CPU backend (its fast path), or for 'auto' WebGPU when a hardware adapter is present and
- * the CPU backend otherwise (never SwiftShader).
+ * the CPU backend (its fast path), or for 'auto' WebGPU when this environment offers a hardware
+ * adapter and the CPU backend otherwise: a software adapter (SwiftShader, llvmpipe/lavapipe, a
+ * fallback adapter) emulates the GPU on the CPU, where the fast path is faster for every method
+ * (docs/bench).
  */
 export async function engineForBackend(backend: BackendChoice): Promise<CamEngine> {
-  const gpu = backend === 'gpu' || (backend === 'auto' && hardwareAdapterPresent());
-  return gpu ? createCamEngine({ gpu: await acquireGpu() }) : createCamEngine({ backend: 'cpu' });
+  if (backend === 'cpu') return createCamEngine({ backend: 'cpu' });
+  if (backend === 'gpu') return createCamEngine({ gpu: await acquireGpu() });
+  // auto: the quiet probe acquireGpu would make, handed on so that it runs once. Without Dawn
+  // there is no GPU to use.
+  let dawnInstalled = true;
+  try {
+    import.meta.resolve('webgpu');
+  } catch {
+    dawnInstalled = false;
+  }
+  const probe = dawnInstalled ? probeAdapter() : undefined;
+  return probe?.ok && !probe.software ? createCamEngine({ gpu: await acquireGpu(undefined, probe) }) : createCamEngine({ backend: 'cpu' });
 }
