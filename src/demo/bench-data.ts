@@ -14,6 +14,7 @@
  * Image b of a batch uses its own seed, so a batch of 8 is the first 8 images of a batch of 32.
  */
 import type { CamInput, CamShape } from '../engine/types.js';
+import { mulberry32Floats } from '../engine/util/prng.js';
 
 export interface LayerShape {
   channels: number;
@@ -35,17 +36,8 @@ export function formatLayerShape(s: LayerShape): string {
   return `${s.channels}x${s.height}x${s.width}`;
 }
 
-/** A small, fast, deterministic PRNG (mulberry32) giving floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small, fast, deterministic PRNG (mulberry32) giving floats in [0, 1): the engine's. */
+export const mulberry32 = mulberry32Floats;
 
 /**
  * Share of the clustered channels in each group. Unequal on purpose: CF-CAM's eps is the 25th

@@ -1,4 +1,4 @@
-/** Seeded test data: the project's one PRNG (mulberry32, in src/demo/bench-data.ts). */
+/** Seeded test data: the project's one PRNG (mulberry32, src/engine/util/prng.ts, re-exported by src/demo/bench-data.ts). */
 import { mulberry32 } from '../../src/demo/bench-data';
 
 export { mulberry32 as prng };

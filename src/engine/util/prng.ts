@@ -32,6 +32,15 @@ export function mulberry32Stream(seed: number): Prng {
   };
 }
 
+/**
+ * Uniform draws in [0, 1) with 32 random bits (float64), from mulberry32 seeded with `seed`: for
+ * generated test and benchmark data, where the values need not be exact in float32.
+ */
+export function mulberry32Floats(seed: number): () => number {
+  const stream = mulberry32Stream(seed);
+  return () => stream.nextUint32() / 4294967296;
+}
+
 /** murmur3's 32-bit finaliser: spreads every input bit over the whole word. */
 function fmix32(h: number): number {
   h ^= h >>> 16;
